@@ -3,7 +3,6 @@ package preflight
 import (
 	"context"
 	"errors"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -52,7 +51,7 @@ func runOne(ctx context.Context, h *host.Host, c Check, timeout time.Duration, n
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
-				done <- Errorf("check panicked: %v", p).Saw(string(debug.Stack()), "")
+				done <- Errorf("check panicked: %v (a bug in vmnode: please report it)", p)
 			}
 		}()
 		done <- c.Run(ctx, h)

@@ -2,12 +2,7 @@
 
 package host
 
-import (
-	"context"
-	"errors"
-	"net/netip"
-	"time"
-)
+import "errors"
 
 // Live is the Kernel of the machine vmnode runs on; vmnode's checks need Linux.
 type Live struct{}
