@@ -1,6 +1,7 @@
 package format
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -19,6 +20,8 @@ type jsonReport struct {
 	Profile    string       `json:"profile"`
 	Hostname   string       `json:"hostname"`
 	Address    string       `json:"address"`
+	Root       string       `json:"root,omitempty"` // omitted for the live host
+	Offline    bool         `json:"offline,omitempty"`
 	StartedAt  time.Time    `json:"started_at"`
 	DurationMS float64      `json:"duration_ms"`
 	Checks     []jsonCheck  `json:"checks"`
@@ -64,6 +67,7 @@ func JSON(w io.Writer, r *preflight.Report, _ Options) error {
 		Profile:    r.Profile,
 		Hostname:   r.Hostname,
 		Address:    r.Address,
+		Offline:    r.Offline,
 		StartedAt:  r.StartedAt,
 		DurationMS: millis(r.Duration),
 		Checks:     make([]jsonCheck, 0, len(r.Results)),
@@ -75,6 +79,9 @@ func JSON(w io.Writer, r *preflight.Report, _ Options) error {
 			Error: s[preflight.Error],
 		},
 		Notes: r.Notes,
+	}
+	if r.Root != "/" {
+		out.Root = r.Root
 	}
 	for _, res := range r.Results {
 		out.Checks = append(out.Checks, jsonCheck{
@@ -127,6 +134,8 @@ func DecodeJSON(rd io.Reader) (*preflight.Report, error) {
 		Profile:   in.Profile,
 		Hostname:  in.Hostname,
 		Address:   in.Address,
+		Root:      cmp.Or(in.Root, "/"),
+		Offline:   in.Offline,
 		StartedAt: in.StartedAt,
 		Duration:  d,
 		Results:   make([]preflight.Result, 0, len(in.Checks)),
