@@ -17,7 +17,6 @@ func sample() *preflight.Report {
 		Hostname:  "node-07.lab.example.com",
 		Address:   "10.20.30.47",
 		Root:      "/",
-		Root:      "/",
 		StartedAt: time.Date(2025, 3, 14, 9, 26, 53, 0, time.FixedZone("CET", 3600)),
 		Duration:  143 * time.Millisecond,
 		Notes:     []string{"waiver for memory.total expired on 2025-03-01 and no longer applies"},
