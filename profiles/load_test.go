@@ -97,3 +97,20 @@ func TestLocalProfileShadowsBuiltin(t *testing.T) {
 		t.Fatalf("unknown profile error should list built-ins: %v", err)
 	}
 }
+
+func TestUnitsRender(t *testing.T) {
+	cases := []struct {
+		got, want string
+	}{
+		{Bytes(950e9).String(), "884.76 GiB"},
+		{Bytes(8 << 30).String(), "8 GiB"},
+		{Bytes(2e12).String(), "2 TB"},
+		{MHz(2400).String(), "2.40 GHz"},
+		{MHz(800).String(), "800 MHz"},
+	}
+	for _, c := range cases {
+		if c.got != c.want {
+			t.Errorf("got %q, want %q", c.got, c.want)
+		}
+	}
+}

@@ -130,4 +130,8 @@ func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(),
 
 func (d Duration) String() string { return time.Duration(d).String() }
 
-func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+// trimFloat renders f with at most two decimals and no trailing zeros.
+func trimFloat(f float64) string {
+	s := strconv.FormatFloat(f, 'f', 2, 64)
+	return strings.TrimSuffix(strings.TrimRight(s, "0"), ".")
+}

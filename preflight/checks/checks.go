@@ -8,11 +8,20 @@ import (
 	"slices"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/cpu"
+	"github.com/vmnode/vmnode/preflight/checks/disk"
+	"github.com/vmnode/vmnode/preflight/checks/hardware"
+	"github.com/vmnode/vmnode/preflight/checks/memory"
 	"github.com/vmnode/vmnode/profiles"
 )
 
 // areas lists each area's constructor. A constructor does no I/O.
-var areas = []func(*profiles.Profile) []preflight.Check{}
+var areas = []func(*profiles.Profile) []preflight.Check{
+	cpu.Checks,
+	memory.Checks,
+	disk.Checks,
+	hardware.Checks,
+}
 
 // For returns the checks the profile enables, in report order.
 func For(p *profiles.Profile) []preflight.Check {
