@@ -12,6 +12,7 @@ import (
 	"github.com/vmnode/vmnode/preflight/checks/disk"
 	"github.com/vmnode/vmnode/preflight/checks/hardware"
 	"github.com/vmnode/vmnode/preflight/checks/memory"
+	"github.com/vmnode/vmnode/preflight/checks/network"
 	"github.com/vmnode/vmnode/profiles"
 )
 
@@ -21,6 +22,7 @@ var areas = []func(*profiles.Profile) []preflight.Check{
 	memory.Checks,
 	disk.Checks,
 	hardware.Checks,
+	network.Checks,
 }
 
 // For returns the checks the profile enables, in report order.

@@ -40,7 +40,7 @@ func Rooted(t testing.TB, dir string) *host.Host {
 	}
 	h := &host.Host{
 		Root:  dir,
-		Files: os.DirFS(dir),
+		Files: host.RootFS(dir),
 		Clock: func() time.Time { return Fixed },
 	}
 	h.Exec, h.NTP, h.Kernel = host.NotLive{}, host.NotLive{}, host.NotLive{}
