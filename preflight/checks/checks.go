@@ -10,9 +10,12 @@ import (
 	"github.com/vmnode/vmnode/preflight"
 	"github.com/vmnode/vmnode/preflight/checks/cpu"
 	"github.com/vmnode/vmnode/preflight/checks/disk"
+	"github.com/vmnode/vmnode/preflight/checks/firewall"
 	"github.com/vmnode/vmnode/preflight/checks/hardware"
 	"github.com/vmnode/vmnode/preflight/checks/memory"
 	"github.com/vmnode/vmnode/preflight/checks/network"
+	"github.com/vmnode/vmnode/preflight/checks/system"
+	"github.com/vmnode/vmnode/preflight/checks/timesync"
 	"github.com/vmnode/vmnode/profiles"
 )
 
@@ -21,8 +24,11 @@ var areas = []func(*profiles.Profile) []preflight.Check{
 	cpu.Checks,
 	memory.Checks,
 	disk.Checks,
-	hardware.Checks,
+	system.Checks,
+	timesync.Checks,
 	network.Checks,
+	firewall.Checks,
+	hardware.Checks,
 }
 
 // For returns the checks the profile enables, in report order.

@@ -1,0 +1,265 @@
+package firewall
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/host"
+	"github.com/vmnode/vmnode/preflight/host/hosttest"
+	"github.com/vmnode/vmnode/profiles"
+)
+
+func profile(t *testing.T) *profiles.Profile {
+	t.Helper()
+	p, err := profiles.Load("vmmanager-kvm", profiles.Options{LocalDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func run(t *testing.T, p *profiles.Profile, id string, h *host.Host) preflight.Result {
+	t.Helper()
+	for _, c := range Checks(p) {
+		if c.ID() == id {
+			r := c.Run(context.Background(), h)
+			if (r.Status == preflight.Warn || r.Status == preflight.Fail) && (r.Observed == "" || r.Remediation == "") {
+				t.Errorf("%s %s without Observed/Remediation: %+v", id, r.Status, r)
+			}
+			return r
+		}
+	}
+	t.Fatalf("no check %s", id)
+	return preflight.Result{}
+}
+
+func TestNftablesTrees(t *testing.T) {
+	for tree, want := range map[string]struct {
+		status preflight.Status
+		remedy string
+	}{
+		"almalinux-8.9":      {preflight.Pass, ""},
+		"ubuntu-20.04":       {preflight.Pass, ""},
+		"debian-12":          {preflight.Fail, "systemctl enable nftables"},
+		"centos-7":           {preflight.Fail, "dnf install -y nftables && systemctl enable nftables"},
+		"ubuntu-22.04-arm64": {preflight.Fail, "apt-get install -y nftables && systemctl enable nftables"},
+	} {
+		r := run(t, profile(t), "firewall.nftables-enabled", hosttest.Tree(t, tree))
+		if r.Status != want.status || r.Remediation != want.remedy {
+			t.Errorf("%s: %s %q remedy %q, want %s %q", tree, r.Status, r.Message, r.Remediation, want.status, want.remedy)
+		}
+		if r.Status == preflight.Fail && r.Fix != "services" {
+			t.Errorf("%s: fix %q", tree, r.Fix)
+		}
+	}
+	p := profile(t)
+	p.Firewall.NftablesEnabled = false
+	if r := run(t, p, "firewall.nftables-enabled", hosttest.Tree(t, "debian-12")); r.Status != preflight.Skip {
+		t.Errorf("not required: %s", r.Status)
+	}
+}
+
+// Real /proc/net/tcp and udp lines (sshd on 0.0.0.0:22 and [::]:22, a
+// connection, chronyd on 127.0.0.1:323 and a kernel VXLAN socket on 4789).
+const tcp4 = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21234 1 0000000000000000 100 0 0 10 0
+   1: 0F02000A:0016 0202000A:D4C2 01 00000000:00000000 02:0009F5C6 00000000     0        0 31337 4 0000000000000000 20 4 29 10 -1
+`
+const tcp6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21236 1 0000000000000000 100 0 0 10 0
+   1: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 40001 1 0000000000000000 100 0 0 10 0
+`
+const udp4 = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
+  204: 0100007F:0143 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 18830 2 0000000000000000 0
+  222: 00000000:12B5 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 0 2 0000000000000000 0
+  300: 0F02000A:C000 08080808:0035 01 00000000:00000000 00:00000000 00000000     0        0 5555 2 0000000000000000 0
+`
+
+var procNetTests = []struct {
+	name string
+	in   string
+	n    int
+	err  bool
+}{
+	{"tcp", tcp4, 2, false},
+	{"tcp6", tcp6, 2, false},
+	{"udp", udp4, 3, false},
+	{"header only", "  sl  local_address rem_address   st\n", 0, false},
+	{"empty", "", 0, true},
+	{"no header", "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21234\n", 0, true},
+	{"short line", "sl local_address\n 0: 00000000:0016\n", 0, true},
+	{"bad address", "sl local_address\n 0: 0000000G:0016 00000000:0000 0A 0:0 00:0 0 0 0 1\n", 0, true},
+	{"bad port", "sl local_address\n 0: 00000000:16 00000000:0000 0A 0:0 00:0 0 0 0 1\n", 0, true},
+	{"bad inode", "sl local_address\n 0: 00000000:0016 00000000:0000 0A 0:0 00:0 0 0 0 x\n", 0, true},
+}
+
+func TestParseProcNet(t *testing.T) {
+	for _, tt := range procNetTests {
+		got, err := parseProcNet([]byte(tt.in))
+		if (err != nil) != tt.err || len(got) != tt.n {
+			t.Errorf("%s: %d sockets, err %v; want %d, error %v", tt.name, len(got), err, tt.n, tt.err)
+		}
+	}
+	s, _ := parseProcNet([]byte(tcp4))
+	if s[0].Local != netip.MustParseAddrPort("0.0.0.0:22") || s[0].State != StateListen || s[0].Inode != 21234 {
+		t.Errorf("tcp[0] = %+v", s[0])
+	}
+	if s[1].Local != netip.MustParseAddrPort("10.0.2.15:22") || s[1].Remote != netip.MustParseAddrPort("10.0.2.2:54466") {
+		t.Errorf("tcp[1] = %+v", s[1])
+	}
+	s, _ = parseProcNet([]byte(tcp6))
+	if s[1].Local != netip.MustParseAddrPort("[::1]:8080") || s[1].UID != 1000 {
+		t.Errorf("tcp6[1] = %+v", s[1])
+	}
+	s, _ = parseProcNet([]byte(udp4))
+	if s[0].Local != netip.MustParseAddrPort("127.0.0.1:323") || s[1].Local.Port() != 4789 || s[1].Inode != 0 {
+		t.Errorf("udp = %+v", s)
+	}
+}
+
+func FuzzParseProcNet(f *testing.F) {
+	for _, tt := range procNetTests {
+		f.Add([]byte(tt.in))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parseProcNet(data)
+		if err != nil && s != nil {
+			t.Fatal("sockets with an error")
+		}
+		_ = required(profilesPorts, "udp", s)
+	})
+}
+
+var profilesPorts = []profiles.Port{
+	{Port: profiles.PortRange{First: 22, Last: 22}, Proto: "tcp", Service: []string{"sshd"}},
+	{Port: profiles.PortRange{First: 4789, Last: 4789}, Proto: "udp"},
+	{Port: profiles.PortRange{First: 49152, Last: 49215}, Proto: "udp"},
+}
+
+// A scripted /proc: sshd holds 22 (allowed), nginx holds 22 on IPv6 (not),
+// the kernel holds 4789/udp, a connected UDP client on 49152 is ignored.
+func TestPortsScriptedProc(t *testing.T) {
+	dir := t.TempDir()
+	w := func(p, c string) {
+		full := filepath.Join(dir, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if target, ok := strings.CutPrefix(c, "@"); ok {
+			if err := os.Symlink(target, full); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		os.WriteFile(full, []byte(c), 0o644)
+	}
+	w("proc/net/tcp", tcp4)
+	w("proc/net/tcp6", tcp6)
+	w("proc/net/udp", udp4)
+	w("proc/812/comm", "sshd\n")
+	w("proc/812/fd/3", "@socket:[21234]")
+	w("proc/812/fd/0", "@/dev/null")
+	w("proc/900/comm", "nginx\n")
+	w("proc/900/cgroup", "0::/system.slice/nginx.service\n")
+	w("proc/900/fd/6", "@socket:[21236]")
+	h := hosttest.Live(t, dir, &hosttest.Kernel{}, hosttest.Runner{}, hosttest.NTP{})
+	p := &profiles.Profile{Firewall: profiles.Firewall{Ports: profilesPorts}}
+	r := run(t, p, "firewall.ports", h)
+	if r.Status != preflight.Fail {
+		t.Fatalf("%s %q", r.Status, r.Message)
+	}
+	for _, s := range []string{":: 22/tcp held by nginx (pid 900)"} {
+		if !strings.Contains(r.Message, s) {
+			t.Errorf("message %q lacks %q", r.Message, s)
+		}
+	}
+	if strings.Contains(r.Message, "sshd") || strings.Contains(r.Message, "49152") {
+		t.Errorf("message %q blames sshd on its own port or a UDP client", r.Message)
+	}
+	if !strings.Contains(r.Remediation, "systemctl disable --now nginx.service") {
+		t.Errorf("remedy %q", r.Remediation)
+	}
+	if !strings.Contains(r.Observed, "0.0.0.0 22/tcp held by sshd (pid 812)") || !strings.Contains(r.Observed, "4789/udp held by the kernel") {
+		t.Errorf("observed %q", r.Observed)
+	}
+	// Without nginx: only the kernel's VXLAN socket remains, a warning.
+	os.Remove(filepath.Join(dir, "proc/net/tcp6"))
+	if r := run(t, p, "firewall.ports", h); r.Status != preflight.Warn {
+		t.Errorf("kernel socket only: %s %q", r.Status, r.Message)
+	}
+	// Garbage in /proc/net/tcp is an error, not a panic.
+	w("proc/net/tcp", "garbage")
+	if r := run(t, p, "firewall.ports", h); r.Status != preflight.Error {
+		t.Errorf("garbage: %s %q", r.Status, r.Message)
+	}
+	if r := run(t, p, "firewall.ports", hosttest.Tree(t, "debian-12")); r.Status != preflight.Skip || !strings.Contains(r.Message, "live kernel") {
+		t.Errorf("under --root: %s %q", r.Status, r.Message)
+	}
+}
+
+func liveHost() *host.Host {
+	return &host.Host{Root: "/", Files: os.DirFS("/"), Live: true, Exec: hosttest.Runner{}}
+}
+
+func selfComm(t *testing.T) string {
+	b, err := os.ReadFile("/proc/self/comm")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// The real kernel: a listener this test opens on loopback is seen, held by
+// the test binary itself, and allowed when the binary is the port's service.
+func TestPortsLiveTCP(t *testing.T) {
+	comm := selfComm(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	p := &profiles.Profile{Firewall: profiles.Firewall{Ports: []profiles.Port{{Port: profiles.PortRange{First: port, Last: port}, Proto: "tcp"}}}}
+	r := run(t, p, "firewall.ports", liveHost())
+	want := fmt.Sprintf("127.0.0.1 %d/tcp held by %s (pid %d)", port, comm, os.Getpid())
+	if r.Status != preflight.Fail || !strings.Contains(r.Message, want) {
+		t.Errorf("%s %q, want fail naming %q", r.Status, r.Message, want)
+	}
+	p.Firewall.Ports[0].Service = []string{comm}
+	if r := run(t, p, "firewall.ports", liveHost()); r.Status != preflight.Pass || !strings.Contains(r.Message, want) {
+		t.Errorf("held by its own service: %s %q", r.Status, r.Message)
+	}
+	ln.Close()
+	if r := run(t, p, "firewall.ports", liveHost()); r.Status != preflight.Pass || !strings.Contains(r.Message, "free") {
+		t.Errorf("after close: %s %q", r.Status, r.Message)
+	}
+}
+
+func TestPortsLiveUDP(t *testing.T) {
+	comm := selfComm(t)
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	port := uint16(c.LocalAddr().(*net.UDPAddr).Port)
+	p := &profiles.Profile{Firewall: profiles.Firewall{Ports: []profiles.Port{{Port: profiles.PortRange{First: port, Last: port}, Proto: "udp"}}}}
+	r := run(t, p, "firewall.ports", liveHost())
+	if want := fmt.Sprintf("%d/udp held by %s (pid %d)", port, comm, os.Getpid()); r.Status != preflight.Fail || !strings.Contains(r.Message, want) {
+		t.Errorf("%s %q, want fail naming %q", r.Status, r.Message, want)
+	}
+}
+
+// The KVM profile on this machine: an answer, never an error.
+func TestPortsLiveProfile(t *testing.T) {
+	r := run(t, profile(t), "firewall.ports", liveHost())
+	if r.Status == preflight.Error {
+		t.Errorf("%s %q", r.Status, r.Message)
+	}
+	t.Logf("%s: %s", r.Status, r.Message)
+}
