@@ -2,7 +2,6 @@ package network
 
 import (
 	"context"
-	"net/netip"
 	"strings"
 
 	"github.com/vmnode/vmnode/preflight"
@@ -68,11 +67,4 @@ func joinErrs(errs []error) string {
 		s[i] = e.Error()
 	}
 	return strings.Join(s, "; ")
-}
-
-func addrString(a netip.Addr) string {
-	if !a.IsValid() {
-		return "(none)"
-	}
-	return a.String()
 }

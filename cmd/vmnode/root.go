@@ -1,0 +1,58 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vmnode/vmnode/runtime/config"
+)
+
+// globals are the persistent flags every command shares.
+type globals struct {
+	configFile string
+	logLevel   string
+	stdout     io.Writer
+	stderr     io.Writer
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "vmnode",
+		Short: "Validate, provision and join KVM virtualization cluster nodes",
+		Long: `vmnode turns a bare Linux server into a member of a KVM virtualization cluster.
+
+  vmnode preflight     check this server against a cluster profile
+  vmnode profiles      list and show the cluster profiles
+
+Configuration comes from built-in defaults, then ` + config.DefaultFile + ` (or --config),
+then VMNODE_* environment variables (VMNODE_NODE_ADDRESS sets node.address), then flags.
+Reports go to stdout, logs to stderr.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&g.configFile, "config", "", "configuration file (default "+config.DefaultFile+", if it exists)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (config log.level)")
+	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProfilesCmd(g))
+	return root
+}
+
+// load reads the configuration for cmd, binding the given flags.
+func (g *globals) load(cmd *cobra.Command, bindings map[string]string, known []string) (config.Config, *slog.Logger, error) {
+	b := map[string]string{"log.level": "log-level"}
+	for k, v := range bindings {
+		b[k] = v
+	}
+	cfg, err := config.Load(config.Options{File: g.configFile, Flags: cmd.Flags(), Bindings: b, KnownChecks: known})
+	if err != nil {
+		return cfg, nil, usageErr(err)
+	}
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	return cfg, log, nil
+}
