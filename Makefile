@@ -1,0 +1,54 @@
+# vmnode: `make run` builds and runs preflight on this machine; `make test`
+# installs what the tests need and runs them all. See README.md.
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || cat VERSION 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X main.version=$(VERSION)
+BIN      := bin/vmnode
+GOBIN    := $(shell $(GO) env GOPATH)/bin
+# Live runs on lab machines stay off the network; `make run RUN_FLAGS=` lifts it.
+RUN_FLAGS ?= --offline
+ARGS     ?=
+
+.PHONY: all build run deps test check vet lint race bench fuzz clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vmnode
+
+run: build
+	./$(BIN) preflight $(RUN_FLAGS) $(ARGS)
+
+deps:
+	./tests/install-deps.sh
+
+test: deps
+	$(GO) test -count=1 ./...
+
+vet:
+	$(GO) vet ./...
+	GOOS=darwin $(GO) vet ./...
+
+lint: deps
+	$(GOBIN)/staticcheck ./...
+
+race: deps
+	$(GO) test -count=1 -race ./...
+
+check: vet lint race
+
+bench: deps build
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./tests/bench/preflight -vmnode $(BIN)
+
+# Run every fuzz target for FUZZTIME each.
+FUZZTIME ?= 10s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin dist
