@@ -60,7 +60,26 @@ type Kernel interface {
 	DefaultRoute() (r Route, ok bool, err error)
 	// Ping sends one ICMP echo to addr and waits for the reply.
 	Ping(ctx context.Context, addr netip.Addr) (time.Duration, error)
+	// Sockets lists the TCP and UDP sockets (IPv4 and IPv6) of the host's
+	// network namespace.
+	Sockets() ([]Socket, error)
 }
+
+// Socket is a TCP or UDP socket.
+type Socket struct {
+	Proto  string // "tcp" or "udp"
+	Local  netip.AddrPort
+	Remote netip.AddrPort
+	State  uint8  // kernel TCP state; SocketListen for a listener, SocketClose for an unconnected UDP socket
+	Inode  uint64 // 0 for sockets the kernel holds itself (e.g. a VXLAN device)
+}
+
+// Kernel socket states (include/net/tcp_states.h).
+const (
+	SocketEstablished uint8 = 0x01
+	SocketClose       uint8 = 0x07
+	SocketListen      uint8 = 0x0A
+)
 
 // Link is a network interface.
 type Link struct {

@@ -21,3 +21,6 @@ func (Live) DefaultRoute() (Route, bool, error) { return Route{}, false, errNetU
 func (Live) Ping(context.Context, netip.Addr) (time.Duration, error) {
 	return 0, errNetUnsupported
 }
+
+// Sockets implements Kernel.
+func (Live) Sockets() ([]Socket, error) { return nil, errNetUnsupported }

@@ -28,6 +28,9 @@ func (NotLive) DefaultRoute() (Route, bool, error) { return Route{}, false, ErrN
 // Ping implements Kernel.
 func (NotLive) Ping(context.Context, netip.Addr) (time.Duration, error) { return 0, ErrNotLive }
 
+// Sockets implements Kernel.
+func (NotLive) Sockets() ([]Socket, error) { return nil, ErrNotLive }
+
 // Run implements Runner.
 func (NotLive) Run(context.Context, string, ...string) ([]byte, error) { return nil, ErrNotLive }
 

@@ -61,6 +61,12 @@ func (r RootFS) resolve(op, name string, follow bool) (string, error) {
 	if !fs.ValidPath(name) {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
 	}
+	if r == "/" {
+		// The live root: the kernel resolves links exactly as a chroot
+		// would, so skip the per-component walk (a check reading hundreds
+		// of sysfs files would pay for it).
+		return "/" + name, nil
+	}
 	var done []string // resolved components, inside the root
 	todo := strings.Split(name, "/")
 	if name == "." {

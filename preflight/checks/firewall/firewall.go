@@ -2,9 +2,7 @@ package firewall
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"slices"
 	"strconv"
@@ -75,7 +73,7 @@ func (h Holder) String() string {
 // Use is a required port found bound, and who holds it.
 type Use struct {
 	Port    profiles.Port
-	Socket  Socket
+	Socket  host.Socket
 	Proto   string
 	Holders []Holder // empty: no process found (another namespace, exited)
 }
@@ -86,17 +84,17 @@ func (u Use) where() string {
 
 // required lists the sockets that occupy a required port: TCP listeners
 // and unconnected UDP sockets (connected UDP sockets are clients).
-func required(ports []profiles.Port, proto string, socks []Socket) []Use {
+func required(ports []profiles.Port, socks []host.Socket) []Use {
 	var out []Use
 	for _, s := range socks {
-		if strings.HasPrefix(proto, "tcp") && s.State != StateListen {
+		if s.Proto == "tcp" && s.State != host.SocketListen {
 			continue
 		}
-		if strings.HasPrefix(proto, "udp") && s.Remote.Port() != 0 {
+		if s.Proto == "udp" && s.Remote.Port() != 0 {
 			continue
 		}
 		for _, p := range ports {
-			if strings.HasPrefix(proto, p.Proto) && p.Port.Contains(s.Local.Port()) {
+			if p.Proto == s.Proto && p.Port.Contains(s.Local.Port()) {
 				out = append(out, Use{Port: p, Socket: s, Proto: p.Proto})
 				break
 			}
@@ -170,11 +168,6 @@ func judgePorts(ports []profiles.Port, uses []Use) preflight.Result {
 	return preflight.Passf("all %d required ports are free", len(ports)).Saw(observed, expected)
 }
 
-// ProcNetFiles are the socket tables read, with their protocol.
-var ProcNetFiles = []struct{ Path, Proto string }{
-	{"/proc/net/tcp", "tcp"}, {"/proc/net/tcp6", "tcp6"}, {"/proc/net/udp", "udp"}, {"/proc/net/udp6", "udp6"},
-}
-
 // holders maps socket inodes to the processes holding them, scanning
 // /proc/[pid]/fd. Processes that vanish or deny access are skipped.
 func holders(h *host.Host, inodes map[uint64]bool) (map[uint64][]Holder, error) {
@@ -242,21 +235,11 @@ func checkPorts(p *profiles.Profile) preflight.Check {
 			if !h.Live {
 				return preflight.Skipf("ports in use need the live kernel (not available under --root)")
 			}
-			var uses []Use
-			for _, f := range ProcNetFiles {
-				data, err := h.ReadFile(f.Path)
-				if err != nil {
-					if errors.Is(err, fs.ErrNotExist) && strings.HasSuffix(f.Proto, "6") {
-						continue // IPv6 disabled
-					}
-					return preflight.Errorf("cannot list sockets: %v", err)
-				}
-				socks, err := parseProcNet(data)
-				if err != nil {
-					return preflight.Errorf("cannot list sockets: %s: %v", f.Path, err)
-				}
-				uses = append(uses, required(ports, f.Proto, socks)...)
+			socks, err := h.Kernel.Sockets()
+			if err != nil {
+				return preflight.Errorf("cannot list sockets: %v", err)
 			}
+			uses := required(ports, socks)
 			inodes := map[uint64]bool{}
 			for _, u := range uses {
 				if u.Socket.Inode != 0 {

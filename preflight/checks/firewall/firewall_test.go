@@ -2,11 +2,13 @@ package firewall
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -66,75 +68,16 @@ func TestNftablesTrees(t *testing.T) {
 	}
 }
 
-// Real /proc/net/tcp and udp lines (sshd on 0.0.0.0:22 and [::]:22, a
-// connection, chronyd on 127.0.0.1:323 and a kernel VXLAN socket on 4789).
-const tcp4 = `  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21234 1 0000000000000000 100 0 0 10 0
-   1: 0F02000A:0016 0202000A:D4C2 01 00000000:00000000 02:0009F5C6 00000000     0        0 31337 4 0000000000000000 20 4 29 10 -1
-`
-const tcp6 = `  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 00000000000000000000000000000000:0016 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21236 1 0000000000000000 100 0 0 10 0
-   1: 00000000000000000000000001000000:1F90 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1000        0 40001 1 0000000000000000 100 0 0 10 0
-`
-const udp4 = `   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode ref pointer drops
-  204: 0100007F:0143 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 18830 2 0000000000000000 0
-  222: 00000000:12B5 00000000:0000 07 00000000:00000000 00:00000000 00000000     0        0 0 2 0000000000000000 0
-  300: 0F02000A:C000 08080808:0035 01 00000000:00000000 00:00000000 00000000     0        0 5555 2 0000000000000000 0
-`
-
-var procNetTests = []struct {
-	name string
-	in   string
-	n    int
-	err  bool
-}{
-	{"tcp", tcp4, 2, false},
-	{"tcp6", tcp6, 2, false},
-	{"udp", udp4, 3, false},
-	{"header only", "  sl  local_address rem_address   st\n", 0, false},
-	{"empty", "", 0, true},
-	{"no header", "   0: 00000000:0016 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 21234\n", 0, true},
-	{"short line", "sl local_address\n 0: 00000000:0016\n", 0, true},
-	{"bad address", "sl local_address\n 0: 0000000G:0016 00000000:0000 0A 0:0 00:0 0 0 0 1\n", 0, true},
-	{"bad port", "sl local_address\n 0: 00000000:16 00000000:0000 0A 0:0 00:0 0 0 0 1\n", 0, true},
-	{"bad inode", "sl local_address\n 0: 00000000:0016 00000000:0000 0A 0:0 00:0 0 0 0 x\n", 0, true},
-}
-
-func TestParseProcNet(t *testing.T) {
-	for _, tt := range procNetTests {
-		got, err := parseProcNet([]byte(tt.in))
-		if (err != nil) != tt.err || len(got) != tt.n {
-			t.Errorf("%s: %d sockets, err %v; want %d, error %v", tt.name, len(got), err, tt.n, tt.err)
-		}
-	}
-	s, _ := parseProcNet([]byte(tcp4))
-	if s[0].Local != netip.MustParseAddrPort("0.0.0.0:22") || s[0].State != StateListen || s[0].Inode != 21234 {
-		t.Errorf("tcp[0] = %+v", s[0])
-	}
-	if s[1].Local != netip.MustParseAddrPort("10.0.2.15:22") || s[1].Remote != netip.MustParseAddrPort("10.0.2.2:54466") {
-		t.Errorf("tcp[1] = %+v", s[1])
-	}
-	s, _ = parseProcNet([]byte(tcp6))
-	if s[1].Local != netip.MustParseAddrPort("[::1]:8080") || s[1].UID != 1000 {
-		t.Errorf("tcp6[1] = %+v", s[1])
-	}
-	s, _ = parseProcNet([]byte(udp4))
-	if s[0].Local != netip.MustParseAddrPort("127.0.0.1:323") || s[1].Local.Port() != 4789 || s[1].Inode != 0 {
-		t.Errorf("udp = %+v", s)
-	}
-}
-
-func FuzzParseProcNet(f *testing.F) {
-	for _, tt := range procNetTests {
-		f.Add([]byte(tt.in))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := parseProcNet(data)
-		if err != nil && s != nil {
-			t.Fatal("sockets with an error")
-		}
-		_ = required(profilesPorts, "udp", s)
-	})
+// The sockets of a host: sshd on 0.0.0.0:22 (allowed), nginx on [::]:22
+// (not), an established SSH connection, chronyd on 127.0.0.1:323, the
+// kernel's VXLAN socket on 4789/udp, a connected UDP client on 49152.
+var sockets = []host.Socket{
+	{Proto: "tcp", Local: netip.MustParseAddrPort("0.0.0.0:22"), State: host.SocketListen, Inode: 21234},
+	{Proto: "tcp", Local: netip.MustParseAddrPort("10.0.2.15:22"), Remote: netip.MustParseAddrPort("10.0.2.2:54466"), State: host.SocketEstablished, Inode: 31337},
+	{Proto: "tcp", Local: netip.MustParseAddrPort("[::]:22"), State: host.SocketListen, Inode: 21236},
+	{Proto: "udp", Local: netip.MustParseAddrPort("127.0.0.1:323"), State: host.SocketClose, Inode: 18830},
+	{Proto: "udp", Local: netip.MustParseAddrPort("0.0.0.0:4789"), State: host.SocketClose},
+	{Proto: "udp", Local: netip.MustParseAddrPort("10.0.2.15:49152"), Remote: netip.MustParseAddrPort("8.8.8.8:53"), State: host.SocketEstablished, Inode: 5555},
 }
 
 var profilesPorts = []profiles.Port{
@@ -143,7 +86,7 @@ var profilesPorts = []profiles.Port{
 	{Port: profiles.PortRange{First: 49152, Last: 49215}, Proto: "udp"},
 }
 
-// A scripted /proc: sshd holds 22 (allowed), nginx holds 22 on IPv6 (not),
+// Scripted sockets and /proc: sshd holds 22 (allowed), nginx holds 22 on IPv6 (not),
 // the kernel holds 4789/udp, a connected UDP client on 49152 is ignored.
 func TestPortsScriptedProc(t *testing.T) {
 	dir := t.TempDir()
@@ -158,16 +101,14 @@ func TestPortsScriptedProc(t *testing.T) {
 		}
 		os.WriteFile(full, []byte(c), 0o644)
 	}
-	w("proc/net/tcp", tcp4)
-	w("proc/net/tcp6", tcp6)
-	w("proc/net/udp", udp4)
 	w("proc/812/comm", "sshd\n")
 	w("proc/812/fd/3", "@socket:[21234]")
 	w("proc/812/fd/0", "@/dev/null")
 	w("proc/900/comm", "nginx\n")
 	w("proc/900/cgroup", "0::/system.slice/nginx.service\n")
 	w("proc/900/fd/6", "@socket:[21236]")
-	h := hosttest.Live(t, dir, &hosttest.Kernel{}, hosttest.Runner{}, hosttest.NTP{})
+	k := &hosttest.Kernel{SocketList: sockets}
+	h := hosttest.Live(t, dir, k, hosttest.Runner{}, hosttest.NTP{})
 	p := &profiles.Profile{Firewall: profiles.Firewall{Ports: profilesPorts}}
 	r := run(t, p, "firewall.ports", h)
 	if r.Status != preflight.Fail {
@@ -188,14 +129,14 @@ func TestPortsScriptedProc(t *testing.T) {
 		t.Errorf("observed %q", r.Observed)
 	}
 	// Without nginx: only the kernel's VXLAN socket remains, a warning.
-	os.Remove(filepath.Join(dir, "proc/net/tcp6"))
+	k.SocketList = slices.DeleteFunc(slices.Clone(sockets), func(s host.Socket) bool { return s.Inode == 21236 })
 	if r := run(t, p, "firewall.ports", h); r.Status != preflight.Warn {
 		t.Errorf("kernel socket only: %s %q", r.Status, r.Message)
 	}
-	// Garbage in /proc/net/tcp is an error, not a panic.
-	w("proc/net/tcp", "garbage")
-	if r := run(t, p, "firewall.ports", h); r.Status != preflight.Error {
-		t.Errorf("garbage: %s %q", r.Status, r.Message)
+	// A kernel that cannot list sockets is an error, not a pass.
+	k.Err = errors.New("sock_diag: operation not permitted")
+	if r := run(t, p, "firewall.ports", h); r.Status != preflight.Error || !strings.Contains(r.Message, "operation not permitted") {
+		t.Errorf("listing fails: %s %q", r.Status, r.Message)
 	}
 	if r := run(t, p, "firewall.ports", hosttest.Tree(t, "debian-12")); r.Status != preflight.Skip || !strings.Contains(r.Message, "live kernel") {
 		t.Errorf("under --root: %s %q", r.Status, r.Message)
@@ -203,7 +144,7 @@ func TestPortsScriptedProc(t *testing.T) {
 }
 
 func liveHost() *host.Host {
-	return &host.Host{Root: "/", Files: os.DirFS("/"), Live: true, Exec: hosttest.Runner{}}
+	return &host.Host{Root: "/", Files: host.RootFS("/"), Live: true, Exec: hosttest.Runner{}, Kernel: host.Live{}}
 }
 
 func selfComm(t *testing.T) string {

@@ -70,8 +70,12 @@ type Kernel struct {
 	Route       *host.Route // nil: no default route
 	PingRTT     time.Duration
 	PingErr     error
+	SocketList  []host.Socket
 	Err         error
 }
+
+// Sockets implements host.Kernel.
+func (k *Kernel) Sockets() ([]host.Socket, error) { return k.SocketList, k.Err }
 
 // Machine implements host.Kernel.
 func (k *Kernel) Machine() (string, error) { return k.MachineName, k.Err }
