@@ -47,6 +47,9 @@ func NewEditor(root string, now time.Time) *Editor {
 	return &Editor{root: root, run: filepath.Join(root, BackupRoot, now.UTC().Format("20060102T150405.000000000Z"))}
 }
 
+// Root is the directory the editor works under ("/" for the live host).
+func (e *Editor) Root() string { return e.root }
+
 // BackupDir is this run's backup directory as a host path.
 func (e *Editor) BackupDir() string { return filepath.Join(BackupRoot, filepath.Base(e.run)) }
 
