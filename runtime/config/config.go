@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -32,6 +33,7 @@ const EnvPrefix = "VMNODE"
 type Config struct {
 	Node      Node      `yaml:"node" mapstructure:"node"`
 	Preflight Preflight `yaml:"preflight" mapstructure:"preflight"`
+	Provision Provision `yaml:"provision" mapstructure:"provision"`
 	Log       Log       `yaml:"log" mapstructure:"log"`
 
 	File string `yaml:"-" mapstructure:"-"` // the file read, "" when none
@@ -59,6 +61,13 @@ type Waiver struct {
 	Reason string `yaml:"reason"`
 }
 
+// Provision configures `vmnode provision`.
+type Provision struct {
+	DNS            []string `yaml:"dns" mapstructure:"dns"`                         // resolvers, for the resolver step; never guessed
+	NTPServers     []string `yaml:"ntp_servers" mapstructure:"ntp_servers"`         // chrony servers; default: the profile's time.servers
+	FirewallPolicy string   `yaml:"firewall_policy" mapstructure:"firewall_policy"` // accept (default) or drop for unlisted inbound traffic
+}
+
 // Log configures logging on stderr.
 type Log struct {
 	Level string `yaml:"level" mapstructure:"level"` // debug, info, warn, error
@@ -81,6 +90,7 @@ func (d *Date) UnmarshalYAML(n *yaml.Node) error {
 func Defaults() Config {
 	return Config{
 		Preflight: Preflight{Profile: "vmnode", Timeout: 5 * time.Second},
+		Provision: Provision{FirewallPolicy: "accept"},
 		Log:       Log{Level: "info"},
 	}
 }
@@ -104,6 +114,9 @@ func Load(o Options) (Config, error) {
 	v.SetDefault("preflight.timeout", def.Preflight.Timeout)
 	v.SetDefault("preflight.ntp_servers", def.Preflight.NTPServers)
 	v.SetDefault("preflight.offline", def.Preflight.Offline)
+	v.SetDefault("provision.dns", def.Provision.DNS)
+	v.SetDefault("provision.ntp_servers", def.Provision.NTPServers)
+	v.SetDefault("provision.firewall_policy", def.Provision.FirewallPolicy)
 	v.SetDefault("log.level", def.Log.Level)
 
 	file, data, err := readFile(o.File)
@@ -181,6 +194,16 @@ func validate(file string, data []byte, c Config, known []string) error {
 	}
 	if c.Preflight.Timeout < 0 {
 		bad("preflight.timeout", "timeout must be positive")
+	}
+	switch c.Provision.FirewallPolicy {
+	case "", "accept", "drop":
+	default:
+		bad("provision.firewall_policy", "policy %q: want accept or drop", c.Provision.FirewallPolicy)
+	}
+	for i, d := range c.Provision.DNS {
+		if _, err := netip.ParseAddr(d); err != nil {
+			bad(fmt.Sprintf("provision.dns.%d", i), "%q is not an IP address", d)
+		}
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
