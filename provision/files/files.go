@@ -34,8 +34,10 @@ type Editor struct {
 
 // Entry records one changed file.
 type Entry struct {
-	Path    string      `json:"path"`    // host path, e.g. /etc/hosts
-	Existed bool        `json:"existed"` // false: the run created it, rollback removes it
+	Path    string      `json:"path"`           // host path, e.g. /etc/hosts
+	Existed bool        `json:"existed"`        // false: the run created it, rollback removes it
+	Link    string      `json:"link,omitempty"` // for a symlink: its previous target ("" when it was created)
+	Symlink bool        `json:"symlink,omitempty"`
 	Mode    fs.FileMode `json:"mode"`
 	UID     int         `json:"uid"`
 	GID     int         `json:"gid"`
@@ -120,6 +122,55 @@ func (e *Editor) Write(path string, content []byte, mode fs.FileMode) (bool, err
 	return true, nil
 }
 
+// Symlink makes path a symbolic link to target (creating directories),
+// journalled like a file write so a failed step or --rollback undoes it.
+// A regular file in the way is an error, never replaced.
+func (e *Editor) Symlink(path, target string) (bool, error) {
+	real := e.real(path)
+	entry := Entry{Path: filepath.Clean("/" + path), Symlink: true}
+	if info, err := os.Lstat(real); err == nil {
+		if info.Mode()&fs.ModeSymlink == 0 {
+			return false, fmt.Errorf("link %s: a file that is not a symlink is in the way", path)
+		}
+		old, err := os.Readlink(real)
+		if err != nil {
+			return false, fmt.Errorf("link %s: %w", path, err)
+		}
+		if old == target {
+			return false, nil
+		}
+		entry.Existed, entry.Link = true, old
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("link %s: %w", path, err)
+	}
+	mark := e.Mark()
+	if err := e.backup(entry, nil); err != nil {
+		return false, err
+	}
+	err := os.MkdirAll(filepath.Dir(real), 0o755)
+	if err == nil {
+		err = atomicSymlink(real, target)
+	}
+	if err != nil {
+		e.entries = e.entries[:mark]
+		return false, errors.Join(fmt.Errorf("link %s: %w", path, err), e.writeManifest())
+	}
+	return true, nil
+}
+
+// atomicSymlink points path at target by renaming a fresh link over it.
+func atomicSymlink(path, target string) error {
+	tmp := filepath.Join(filepath.Dir(path), fmt.Sprintf(".%s.vmnode-link-%d", filepath.Base(path), time.Now().UnixNano()))
+	if err := os.Symlink(target, tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
 // backup saves the old content and records the entry in the manifest before
 // the file is touched, so a crash mid-write still leaves a way back.
 func (e *Editor) backup(entry Entry, old []byte) error {
@@ -128,7 +179,7 @@ func (e *Editor) backup(entry Entry, old []byte) error {
 			return nil // the first backup of this run is the one to restore
 		}
 	}
-	if entry.Existed {
+	if entry.Existed && !entry.Symlink {
 		dst := filepath.Join(e.run, "files", entry.Path)
 		if err := os.MkdirAll(filepath.Dir(dst), 0o700); err != nil {
 			return fmt.Errorf("backup %s: %w", entry.Path, err)
@@ -221,6 +272,9 @@ func Rollback(root string) (run string, restored []string, err error) {
 
 func restore(root, run string, e Entry) error {
 	real := filepath.Join(root, e.Path)
+	if e.Symlink && e.Existed {
+		return atomicSymlink(real, e.Link)
+	}
 	if !e.Existed {
 		if err := os.Remove(real); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("restore %s: %w", e.Path, err)
@@ -267,5 +321,12 @@ func atomicWrite(path string, content []byte, mode fs.FileMode, uid, gid int) (e
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp.Name(), path)
+	if err = os.Rename(tmp.Name(), path); errors.Is(err, syscall.EBUSY) {
+		// path is a mount point (containers bind-mount /etc/hosts and
+		// /etc/resolv.conf): it cannot be replaced, only rewritten in place.
+		// The backup is already taken.
+		os.Remove(tmp.Name())
+		return os.WriteFile(path, content, mode)
+	}
+	return err
 }

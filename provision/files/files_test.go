@@ -158,3 +158,55 @@ func TestDiff(t *testing.T) {
 		t.Errorf("diff: %v\n%s", err, d)
 	}
 }
+
+// A bind-mounted file (as containers have /etc/hosts) cannot be renamed
+// over: it is rewritten in place, and still backed up.
+func TestBindMountedFileIsRewrittenInPlace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to bind-mount")
+	}
+	root := setup(t)
+	src := filepath.Join(t.TempDir(), "hosts")
+	if err := os.WriteFile(src, []byte("127.0.0.1 localhost\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	target := filepath.Join(root, "etc/hosts")
+	if out, err := exec.Command("mount", "--bind", src, target).CombinedOutput(); err != nil {
+		t.Skipf("bind mount: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("umount", target).Run() })
+	e := NewEditor(root, time.Unix(1000, 0))
+	if _, err := e.Write("/etc/hosts", []byte("127.0.0.1 localhost\n10.0.0.5 node1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, src); got != "127.0.0.1 localhost\n10.0.0.5 node1\n" {
+		t.Errorf("bind-mounted file holds %q", got)
+	}
+	if got := read(t, filepath.Join(root, e.BackupDir(), "files/etc/hosts")); got != "127.0.0.1 localhost\n" {
+		t.Errorf("backup holds %q", got)
+	}
+	if leftovers, _ := filepath.Glob(filepath.Join(root, "etc/.hosts.vmnode-*")); len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+}
+
+func TestSymlinkJournalled(t *testing.T) {
+	root := setup(t)
+	e := NewEditor(root, time.Unix(1000, 0))
+	link := "/etc/systemd/system/multi-user.target.wants/chronyd.service"
+	if changed, err := e.Symlink(link, "/usr/lib/systemd/system/chronyd.service"); err != nil || !changed {
+		t.Fatalf("symlink: %v %v", changed, err)
+	}
+	if changed, err := e.Symlink(link, "/usr/lib/systemd/system/chronyd.service"); err != nil || changed {
+		t.Errorf("second symlink: %v %v", changed, err)
+	}
+	if _, err := e.Symlink("/etc/hosts", "/x"); err == nil {
+		t.Error("a regular file was replaced by a link")
+	}
+	if _, _, err := Rollback(root); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(root, link)); !os.IsNotExist(err) {
+		t.Errorf("link survives rollback: %v", err)
+	}
+}
