@@ -25,6 +25,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: `vmnode turns a bare Linux server into a member of a KVM virtualization cluster.
 
   vmnode preflight     check this server against a cluster profile
+  vmnode provision     make it conform: firewall, services, SELinux, hosts, resolver, time
   vmnode profiles      list and show the cluster profiles
 
 Configuration comes from built-in defaults, then ` + config.DefaultFile + ` (or --config),
@@ -37,7 +38,7 @@ Reports go to stdout, logs to stderr.`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "configuration file (default "+config.DefaultFile+", if it exists)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (config log.level)")
-	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProfilesCmd(g))
+	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProvisionCmd(g), newProfilesCmd(g))
 	return root
 }
 

@@ -12,10 +12,10 @@ import (
 )
 
 type jsonReport struct {
-	Profile    string `json:"profile"`
-	Hostname   string `json:"hostname"`
-	Address    string `json:"address"`
-	StartedAt  string `json:"started_at"`
+	Profile    string   `json:"profile"`
+	Hostname   string   `json:"hostname"`
+	Address    string   `json:"address"`
+	StartedAt  string   `json:"started_at"`
 	DurationMS *float64 `json:"duration_ms"`
 	Checks     []struct {
 		ID          string `json:"id"`
