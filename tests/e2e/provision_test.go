@@ -205,3 +205,34 @@ cp /etc/vmnode/nftables.nft %s/persisted.nft
 		t.Errorf("persisted rules do not load: %v %s", err, out)
 	}
 }
+
+// Under --root the services step enables units with links, as systemctl
+// --root does, and preflight then sees them enabled.
+func TestProvisionServicesUnderRoot(t *testing.T) {
+	root := copyTree(t, "debian-12")
+	args := []string{"--root", root, "--profile", "vmmanager-kvm"}
+	if s := decode(t, vmnode(t, append([]string{"preflight", "-o", "json"}, args...)...)).status("firewall.nftables-enabled"); s != "fail" {
+		t.Fatalf("fixture: firewall.nftables-enabled = %s, want fail", s)
+	}
+	rep, r := provisionRun(t, append(args, "--only", "services,time")...)
+	if r.code != 0 || !rep.Converged || len(rep.Applied) != 1 || rep.Applied[0].Step != "services" {
+		t.Fatalf("exit %d %+v %s", r.code, rep, r.stderr)
+	}
+	pf := decode(t, vmnode(t, append([]string{"preflight", "-o", "json"}, args...)...))
+	for _, id := range []string{"firewall.nftables-enabled", "time.sync-service"} {
+		if s := pf.status(id); s != "pass" {
+			t.Errorf("after provision, %s = %s", id, s)
+		}
+	}
+	if link, err := os.Readlink(filepath.Join(root, "etc/systemd/system/sysinit.target.wants/nftables.service")); err != nil || !strings.HasSuffix(link, "/nftables.service") {
+		t.Errorf("enablement link: %q %v", link, err)
+	}
+	// (Debian's nftables.service is WantedBy=sysinit.target.)
+	// A tree without the unit: a clear error naming the package, nothing changed.
+	arm := copyTree(t, "ubuntu-22.04-arm64")
+	before := snapshot(t, arm)
+	if r := vmnode(t, "provision", "--root", arm, "--profile", "vmmanager-kvm", "--only", "services"); r.code != 1 || !strings.Contains(r.stderr, "install package nftables") {
+		t.Errorf("missing unit: exit %d %s", r.code, r.stderr)
+	}
+	sameTree(t, before, snapshot(t, arm))
+}
