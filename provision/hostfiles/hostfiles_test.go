@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/checks/network"
 	"github.com/vmnode/vmnode/preflight/checks/system"
 	"github.com/vmnode/vmnode/preflight/host"
@@ -92,17 +93,6 @@ func rooted(root string) *host.Host {
 	return &host.Host{Root: root, Files: host.RootFS(root), Exec: host.NotLive{}, Kernel: host.NotLive{}, NTP: host.NotLive{}, Clock: time.Now}
 }
 
-func result(t *testing.T, checks []preflight.Check, id string, h *host.Host) preflight.Result {
-	t.Helper()
-	for _, c := range checks {
-		if c.ID() == id {
-			return c.Run(context.Background(), h)
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return preflight.Result{}
-}
-
 // Apply on copies of real fixture trees, twice: the second plan is empty and
 // the preflight checks these steps fix pass afterwards.
 func TestStepsFixWhatPreflightFlags(t *testing.T) {
@@ -123,10 +113,7 @@ func TestStepsFixWhatPreflightFlags(t *testing.T) {
 		{"centos-7", "", []netip.Addr{netip.MustParseAddr("10.0.0.53")}, "network.resolv-conf", network.Checks,
 			func(ed *files.Editor, _ string, dns []netip.Addr) provision.Step { return Resolver(ed, dns) }},
 	}
-	p, err := profiles.Load("vmmanager-kvm", profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := checktest.Profile(t, "vmmanager-kvm")
 	for _, c := range cases {
 		t.Run(c.tree+"/"+c.check, func(t *testing.T) {
 			root := copyTree(t, c.tree)
@@ -134,7 +121,7 @@ func TestStepsFixWhatPreflightFlags(t *testing.T) {
 			h.Address = addr
 			b, _ := os.ReadFile(filepath.Join(root, "etc/hostname"))
 			h.Hostname = strings.TrimSpace(string(b))
-			if r := result(t, c.checks(p), c.check, h); r.Status == preflight.Pass {
+			if r := checktest.Run(t, c.checks(p), c.check, h); r.Status == preflight.Pass {
 				t.Fatalf("fixture already passes %s: %s", c.check, r.Message)
 			}
 			ed := files.NewEditor(root, time.Unix(1000, 0))
@@ -143,7 +130,7 @@ func TestStepsFixWhatPreflightFlags(t *testing.T) {
 			if out.Err != nil || !out.Converged() || len(out.Applied) != 1 {
 				t.Fatalf("apply: %+v", out)
 			}
-			if r := result(t, c.checks(p), c.check, h); r.Status != preflight.Pass {
+			if r := checktest.Run(t, c.checks(p), c.check, h); r.Status != preflight.Pass {
 				t.Errorf("after provision %s: %s %s", c.check, r.Status, r.Message)
 			}
 			again := provision.Apply(context.Background(), steps, files.NewEditor(root, time.Unix(2000, 0)))

@@ -1,54 +1,27 @@
 package cpu
 
 import (
-	"context"
 	"errors"
 	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/profiles"
 )
 
-func profile(t *testing.T, name string) *profiles.Profile {
-	t.Helper()
-	p, err := profiles.Load(name, profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func run(t *testing.T, p *profiles.Profile, id string, h *host.Host) preflight.Result {
 	t.Helper()
-	for _, c := range Checks(p) {
-		if c.ID() == id {
-			return c.Run(context.Background(), h)
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return preflight.Result{}
+	return checktest.Run(t, Checks(p), id, h)
 }
 
 // tree writes files into a temporary --root tree.
 func tree(t *testing.T, files map[string]string) *host.Host {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return hosttest.Rooted(t, dir)
+	return hosttest.Rooted(t, checktest.WriteTree(t, files))
 }
 
 type want struct {
@@ -62,11 +35,7 @@ func check(t *testing.T, r preflight.Result, w want) {
 	if r.Status != w.status {
 		t.Errorf("status = %s, want %s (message %q)", r.Status, w.status, r.Message)
 	}
-	for _, s := range w.contains {
-		if !strings.Contains(r.Message, s) {
-			t.Errorf("message %q does not contain %q", r.Message, s)
-		}
-	}
+	checktest.MessageContains(t, r, w.contains)
 	if w.observed != "" && r.Observed != w.observed {
 		t.Errorf("observed = %q, want %q", r.Observed, w.observed)
 	}
@@ -127,7 +96,7 @@ func TestTrees(t *testing.T) {
 		{"debian-12", "vmmanager-kvm", IDFrequency, want{preflight.Warn, []string{"cpu MHz", "current speed"}, ""}},
 	} {
 		t.Run(tc.tree+"/"+tc.profile+"/"+tc.id, func(t *testing.T) {
-			check(t, run(t, profile(t, tc.profile), tc.id, hosttest.Tree(t, tc.tree)), tc.want)
+			check(t, run(t, checktest.Profile(t, tc.profile), tc.id, hosttest.Tree(t, tc.tree)), tc.want)
 		})
 	}
 }
@@ -170,7 +139,7 @@ func TestLive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			k := tc.k
 			h := hosttest.Live(t, hosttest.TreeDir(tc.tree), &k, hosttest.Runner{}, nil)
-			check(t, run(t, profile(t, "vmmanager-kvm"), tc.id, h), tc.want)
+			check(t, run(t, checktest.Profile(t, "vmmanager-kvm"), tc.id, h), tc.want)
 		})
 	}
 }
@@ -178,7 +147,7 @@ func TestLive(t *testing.T) {
 func TestKVMModuleInRemedy(t *testing.T) {
 	for tree, mod := range map[string]string{"almalinux-8.9": "modprobe kvm_intel", "ubuntu-20.04": "modprobe kvm_amd"} {
 		h := hosttest.Live(t, hosttest.TreeDir(tree), &hosttest.Kernel{}, hosttest.Runner{}, nil)
-		r := run(t, profile(t, "vmmanager-kvm"), IDKVMDevice, h)
+		r := run(t, checktest.Profile(t, "vmmanager-kvm"), IDKVMDevice, h)
 		if !strings.Contains(r.Remediation, mod) {
 			t.Errorf("%s: remediation %q does not say %q", tree, r.Remediation, mod)
 		}
@@ -188,7 +157,7 @@ func TestKVMModuleInRemedy(t *testing.T) {
 // TestBadFiles: a missing, empty or garbage file is an error, never a panic
 // or a verdict about the host.
 func TestBadFiles(t *testing.T) {
-	p := profile(t, "vmmanager-kvm")
+	p := checktest.Profile(t, "vmmanager-kvm")
 	for _, tc := range []struct {
 		name  string
 		files map[string]string

@@ -1,32 +1,19 @@
 package disk
 
 import (
-	"context"
 	"strings"
 	"testing"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/profiles"
 )
 
-func profile(t *testing.T, name string) *profiles.Profile {
-	t.Helper()
-	p, err := profiles.Load(name, profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func run(t *testing.T, p *profiles.Profile, h *host.Host) preflight.Result {
 	t.Helper()
-	cs := Checks(p)
-	if len(cs) != 1 || cs[0].ID() != "disk.root" || cs[0].Title() == "" {
-		t.Fatalf("Checks = %v", cs)
-	}
-	return cs[0].Run(context.Background(), h)
+	return checktest.RunOnly(t, Checks(p), "disk.root", h)
 }
 
 func live(t *testing.T, k *hosttest.Kernel) *host.Host {
@@ -34,7 +21,7 @@ func live(t *testing.T, k *hosttest.Kernel) *host.Host {
 }
 
 func TestRoot(t *testing.T) {
-	kvm := profile(t, "vmmanager-kvm") // 1 TB minimum, 2 TB recommended
+	kvm := checktest.Profile(t, "vmmanager-kvm") // 1 TB minimum, 2 TB recommended
 	size := func(n uint64) *hosttest.Kernel { return &hosttest.Kernel{FSSize: map[string]uint64{"/": n}} }
 	for _, tc := range []struct {
 		name     string
@@ -58,7 +45,7 @@ func TestRoot(t *testing.T) {
 			preflight.Fail, "75.13 GB", []string{"75.13 GB"}},
 		{"2 TB disk", func(t *testing.T) *host.Host { return live(t, size(1_967_000_000_000)) }, kvm,
 			preflight.Pass, "1.97 TB", nil},
-		{"vmnode profile", func(t *testing.T) *host.Host { return live(t, size(120_000_000_000)) }, profile(t, "vmnode"),
+		{"vmnode profile", func(t *testing.T) *host.Host { return live(t, size(120_000_000_000)) }, checktest.Profile(t, "vmnode"),
 			preflight.Warn, "120 GB", []string{"500 GB or more"}},
 		{"no requirement", func(t *testing.T) *host.Host { return live(t, size(1_000_000)) }, &profiles.Profile{},
 			preflight.Pass, "1 MB", nil},
@@ -72,11 +59,7 @@ func TestRoot(t *testing.T) {
 			if r.Status != tc.status || r.Observed != tc.observed {
 				t.Errorf("got %s %q, want %s %q (message %q)", r.Status, r.Observed, tc.status, tc.observed, r.Message)
 			}
-			for _, s := range tc.contains {
-				if !strings.Contains(r.Message, s) {
-					t.Errorf("message %q does not contain %q", r.Message, s)
-				}
-			}
+			checktest.MessageContains(t, r, tc.contains)
 			if r.Expected == "" || ((r.Status == preflight.Warn || r.Status == preflight.Fail) && !strings.Contains(r.Remediation, "lvextend")) {
 				t.Errorf("expected %q, remediation %q", r.Expected, r.Remediation)
 			}

@@ -1,18 +1,17 @@
 package firewall
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/profiles"
@@ -20,26 +19,12 @@ import (
 
 func profile(t *testing.T) *profiles.Profile {
 	t.Helper()
-	p, err := profiles.Load("vmmanager-kvm", profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return checktest.Profile(t, "vmmanager-kvm")
 }
 
 func run(t *testing.T, p *profiles.Profile, id string, h *host.Host) preflight.Result {
 	t.Helper()
-	for _, c := range Checks(p) {
-		if c.ID() == id {
-			r := c.Run(context.Background(), h)
-			if (r.Status == preflight.Warn || r.Status == preflight.Fail) && (r.Observed == "" || r.Remediation == "") {
-				t.Errorf("%s %s without Observed/Remediation: %+v", id, r.Status, r)
-			}
-			return r
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return preflight.Result{}
+	return checktest.Run(t, Checks(p), id, h)
 }
 
 func TestNftablesTrees(t *testing.T) {
@@ -89,24 +74,14 @@ var profilesPorts = []profiles.Port{
 // Scripted sockets and /proc: sshd holds 22 (allowed), nginx holds 22 on IPv6 (not),
 // the kernel holds 4789/udp, a connected UDP client on 49152 is ignored.
 func TestPortsScriptedProc(t *testing.T) {
-	dir := t.TempDir()
-	w := func(p, c string) {
-		full := filepath.Join(dir, p)
-		os.MkdirAll(filepath.Dir(full), 0o755)
-		if target, ok := strings.CutPrefix(c, "@"); ok {
-			if err := os.Symlink(target, full); err != nil {
-				t.Fatal(err)
-			}
-			return
-		}
-		os.WriteFile(full, []byte(c), 0o644)
-	}
-	w("proc/812/comm", "sshd\n")
-	w("proc/812/fd/3", "@socket:[21234]")
-	w("proc/812/fd/0", "@/dev/null")
-	w("proc/900/comm", "nginx\n")
-	w("proc/900/cgroup", "0::/system.slice/nginx.service\n")
-	w("proc/900/fd/6", "@socket:[21236]")
+	dir := checktest.WriteTree(t, map[string]string{
+		"proc/812/comm":   "sshd\n",
+		"proc/812/fd/3":   "@socket:[21234]",
+		"proc/812/fd/0":   "@/dev/null",
+		"proc/900/comm":   "nginx\n",
+		"proc/900/cgroup": "0::/system.slice/nginx.service\n",
+		"proc/900/fd/6":   "@socket:[21236]",
+	})
 	k := &hosttest.Kernel{SocketList: sockets}
 	h := hosttest.Live(t, dir, k, hosttest.Runner{}, hosttest.NTP{})
 	p := &profiles.Profile{Firewall: profiles.Firewall{Ports: profilesPorts}}

@@ -1,14 +1,11 @@
 package hardware
 
 import (
-	"context"
 	"errors"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/profiles"
@@ -108,30 +105,11 @@ func TestClassify(t *testing.T) {
 
 func run(t *testing.T, h *host.Host) preflight.Result {
 	t.Helper()
-	cs := Checks(&profiles.Profile{})
-	if len(cs) != 1 || cs[0].ID() != "hardware.motherboard" || cs[0].Title() == "" {
-		t.Fatalf("Checks = %v", cs)
-	}
-	return cs[0].Run(context.Background(), h)
-}
-
-func tree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return checktest.RunOnly(t, Checks(&profiles.Profile{}), "hardware.motherboard", h)
 }
 
 func TestMotherboard(t *testing.T) {
-	noDMI := func(t *testing.T) string { return tree(t, map[string]string{"etc/hostname": "x\n"}) }
+	noDMI := func(t *testing.T) string { return checktest.WriteTree(t, map[string]string{"etc/hostname": "x\n"}) }
 	dmidecode := hosttest.Runner{
 		"dmidecode -s chassis-type":           {Stdout: "Rack Mount Chassis\n"},
 		"dmidecode -s system-manufacturer":    {Stdout: "HPE\n"},
@@ -166,17 +144,17 @@ func TestMotherboard(t *testing.T) {
 			return hosttest.Live(t, noDMI(t), &hosttest.Kernel{}, r, nil)
 		}, preflight.Skip, []string{"exit status 1"}},
 		{"QEMU VM", func(t *testing.T) *host.Host {
-			return hosttest.Rooted(t, tree(t, map[string]string{
+			return hosttest.Rooted(t, checktest.WriteTree(t, map[string]string{
 				"sys/class/dmi/id/chassis_type": "1\n",
 				"sys/class/dmi/id/sys_vendor":   "QEMU\n",
 				"sys/class/dmi/id/product_name": "Standard PC (Q35 + ICH9, 2009)\n",
 			}))
 		}, preflight.Warn, []string{"virtual machine", "QEMU"}},
 		{"tower without names", func(t *testing.T) *host.Host {
-			return hosttest.Rooted(t, tree(t, map[string]string{"sys/class/dmi/id/chassis_type": "7\n", "sys/class/dmi/id/board_name": "Default string\n"}))
+			return hosttest.Rooted(t, checktest.WriteTree(t, map[string]string{"sys/class/dmi/id/chassis_type": "7\n", "sys/class/dmi/id/board_name": "Default string\n"}))
 		}, preflight.Skip, []string{"Tower", "servers and desktops alike"}},
 		{"garbage chassis_type", func(t *testing.T) *host.Host {
-			return hosttest.Rooted(t, tree(t, map[string]string{"sys/class/dmi/id/chassis_type": "\x00\xff\n"}))
+			return hosttest.Rooted(t, checktest.WriteTree(t, map[string]string{"sys/class/dmi/id/chassis_type": "\x00\xff\n"}))
 		}, preflight.Error, []string{"chassis_type", "not a chassis type"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -184,11 +162,7 @@ func TestMotherboard(t *testing.T) {
 			if r.Status != tc.status {
 				t.Errorf("status = %s, want %s (message %q)", r.Status, tc.status, r.Message)
 			}
-			for _, s := range tc.contains {
-				if !strings.Contains(r.Message, s) {
-					t.Errorf("message %q does not contain %q", r.Message, s)
-				}
-			}
+			checktest.MessageContains(t, r, tc.contains)
 			if r.Expected == "" || r.Observed == "" || ((r.Status == preflight.Warn || r.Status == preflight.Fail) && r.Remediation == "") {
 				t.Errorf("observed %q, expected %q, remediation %q", r.Observed, r.Expected, r.Remediation)
 			}

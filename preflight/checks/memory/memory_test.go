@@ -1,14 +1,12 @@
 package memory
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/profiles"
@@ -126,37 +124,14 @@ func TestEstimateInstalled(t *testing.T) {
 	}
 }
 
-func profile(t *testing.T, name string) *profiles.Profile {
-	t.Helper()
-	p, err := profiles.Load(name, profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 func run(t *testing.T, p *profiles.Profile, h *host.Host) preflight.Result {
 	t.Helper()
-	cs := Checks(p)
-	if len(cs) != 1 || cs[0].ID() != "memory.total" || cs[0].Title() == "" {
-		t.Fatalf("Checks = %v", cs)
-	}
-	return cs[0].Run(context.Background(), h)
+	return checktest.RunOnly(t, Checks(p), "memory.total", h)
 }
 
 func tree(t *testing.T, files map[string]string) *host.Host {
 	t.Helper()
-	dir := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return hosttest.Rooted(t, dir)
+	return hosttest.Rooted(t, checktest.WriteTree(t, files))
 }
 
 // blockTree is a sysfs memory tree of n online and off offline blocks of size.
@@ -176,7 +151,7 @@ func blockTree(size uint64, n, off int, meminfo string) map[string]string {
 }
 
 func TestTotal(t *testing.T) {
-	kvm := profile(t, "vmmanager-kvm")
+	kvm := checktest.Profile(t, "vmmanager-kvm")
 	for _, tc := range []struct {
 		name     string
 		h        func(t *testing.T) *host.Host
@@ -189,7 +164,7 @@ func TestTotal(t *testing.T) {
 			preflight.Pass, "24 GiB", []string{"192 online memory blocks of 128 MiB", "MemTotal 23.54 GiB"}},
 		{"almalinux-8.9 from MemTotal", func(t *testing.T) *host.Host { return hosttest.Tree(t, "almalinux-8.9") }, kvm,
 			preflight.Pass, "64 GiB", []string{"estimated from MemTotal 62.21 GiB"}},
-		{"ubuntu-20.04", func(t *testing.T) *host.Host { return hosttest.Tree(t, "ubuntu-20.04") }, profile(t, "vmmanager-lxd"),
+		{"ubuntu-20.04", func(t *testing.T) *host.Host { return hosttest.Tree(t, "ubuntu-20.04") }, checktest.Profile(t, "vmmanager-lxd"),
 			preflight.Pass, "128 GiB", nil},
 		{"centos-7", func(t *testing.T) *host.Host { return hosttest.Tree(t, "centos-7") }, kvm,
 			preflight.Pass, "16 GiB", nil},
@@ -223,11 +198,7 @@ func TestTotal(t *testing.T) {
 			if r.Status != tc.status || r.Observed != tc.observed {
 				t.Errorf("got %s %q, want %s %q (message %q)", r.Status, r.Observed, tc.status, tc.observed, r.Message)
 			}
-			for _, s := range tc.contains {
-				if !strings.Contains(r.Message, s) {
-					t.Errorf("message %q does not contain %q", r.Message, s)
-				}
-			}
+			checktest.MessageContains(t, r, tc.contains)
 			if r.Expected == "" || ((r.Status == preflight.Warn || r.Status == preflight.Fail) && r.Remediation == "") {
 				t.Errorf("expected %q, remediation %q", r.Expected, r.Remediation)
 			}
@@ -236,7 +207,7 @@ func TestTotal(t *testing.T) {
 }
 
 func TestTotalErrors(t *testing.T) {
-	p := profile(t, "vmmanager-kvm")
+	p := checktest.Profile(t, "vmmanager-kvm")
 	for _, tc := range []struct {
 		name  string
 		files map[string]string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/preflight/netconf"
@@ -21,13 +22,7 @@ var required = &profiles.Profile{Name: "test", Network: profiles.Network{StaticA
 
 func run(t *testing.T, id string, p *profiles.Profile, h *host.Host) preflight.Result {
 	t.Helper()
-	for _, c := range Checks(p) {
-		if c.ID() == id {
-			return c.Run(context.Background(), h)
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return preflight.Result{}
+	return checktest.Run(t, Checks(p), id, h)
 }
 
 // tree is a fixture tree read as under --root, with the node address found
@@ -60,17 +55,7 @@ func live(t *testing.T, name, addr string, k *hosttest.Kernel) *host.Host {
 // scratch is a temporary tree with the given files, read as under --root.
 func scratch(t *testing.T, files map[string]string) *host.Host {
 	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return hosttest.Rooted(t, dir)
+	return hosttest.Rooted(t, checktest.WriteTree(t, files))
 }
 
 type want struct {

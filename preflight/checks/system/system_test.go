@@ -4,61 +4,25 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
 	"github.com/vmnode/vmnode/profiles"
 )
 
-func profile(t *testing.T, name string) *profiles.Profile {
-	t.Helper()
-	p, err := profiles.Load(name, profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
+// run also holds this area's errors to a remediation.
 func run(t *testing.T, p *profiles.Profile, id string, h *host.Host) preflight.Result {
 	t.Helper()
-	for _, c := range Checks(p) {
-		if c.ID() == id {
-			r := c.Run(context.Background(), h)
-			if r.Status != preflight.Pass && r.Status != preflight.Skip && (r.Observed == "" && r.Status != preflight.Error || r.Remediation == "") {
-				t.Errorf("%s %s without Observed/Remediation: %+v", id, r.Status, r)
-			}
-			return r
-		}
+	r := checktest.Run(t, Checks(p), id, h)
+	if r.Status == preflight.Error && r.Remediation == "" {
+		t.Errorf("%s %s without Remediation: %+v", id, r.Status, r)
 	}
-	t.Fatalf("no check %s", id)
-	return preflight.Result{}
-}
-
-// writeTree builds a root with the given files ("@target" makes a symlink).
-func writeTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	dir := t.TempDir()
-	for p, c := range files {
-		full := filepath.Join(dir, p)
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		var err error
-		if target, ok := strings.CutPrefix(c, "@"); ok {
-			err = os.Symlink(target, full)
-		} else {
-			err = os.WriteFile(full, []byte(c), 0o644)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	return dir
+	return r
 }
 
 func TestChecksIDs(t *testing.T) {
@@ -111,7 +75,7 @@ func TestTrees(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.tree+"/"+tt.id, func(t *testing.T) {
-			r := run(t, profile(t, tt.profile), tt.id, hosttest.Tree(t, tt.tree))
+			r := run(t, checktest.Profile(t, tt.profile), tt.id, hosttest.Tree(t, tt.tree))
 			if r.Status != tt.status {
 				t.Fatalf("status = %s, want %s: %s", r.Status, tt.status, r.Message)
 			}
@@ -126,7 +90,7 @@ func TestTrees(t *testing.T) {
 }
 
 func TestRemedies(t *testing.T) {
-	kvm := profile(t, "vmmanager-kvm")
+	kvm := checktest.Profile(t, "vmmanager-kvm")
 	r := run(t, kvm, "selinux.disabled", hosttest.Tree(t, "centos-7"))
 	if r.Remediation != "sed -i s/^SELINUX=.*$/SELINUX=disabled/ /etc/selinux/config && reboot" || r.Fix != "selinux" {
 		t.Errorf("selinux remedy = %q fix %q", r.Remediation, r.Fix)
@@ -135,7 +99,7 @@ func TestRemedies(t *testing.T) {
 	if r.Remediation != "yum install -y python3" {
 		t.Errorf("centos-7 package remedy = %q", r.Remediation)
 	}
-	r = run(t, profile(t, "vmnode"), "packages.required", hosttest.Tree(t, "debian-12"))
+	r = run(t, checktest.Profile(t, "vmnode"), "packages.required", hosttest.Tree(t, "debian-12"))
 	if r.Remediation != "apt-get install -y dmidecode" {
 		t.Errorf("debian-12 package remedy = %q", r.Remediation)
 	}
@@ -143,15 +107,15 @@ func TestRemedies(t *testing.T) {
 	if !strings.Contains(r.Remediation, "yum-config-manager --disable docker-ce-stable epel") {
 		t.Errorf("centos-7 repo remedy = %q", r.Remediation)
 	}
-	r = run(t, profile(t, "vmmanager-lxd"), "os.repositories", hosttest.Tree(t, "ubuntu-20.04"))
+	r = run(t, checktest.Profile(t, "vmmanager-lxd"), "os.repositories", hosttest.Tree(t, "ubuntu-20.04"))
 	if !strings.Contains(r.Remediation, "rm /etc/apt/sources.list.d/docker.list") {
 		t.Errorf("ubuntu repo remedy = %q", r.Remediation)
 	}
 }
 
 func TestOSReleaseFallbackAndErrors(t *testing.T) {
-	p := profile(t, "vmnode")
-	dir := writeTree(t, map[string]string{"usr/lib/os-release": "ID=debian\nVERSION_ID=\"12\"\n"})
+	p := checktest.Profile(t, "vmnode")
+	dir := checktest.WriteTree(t, map[string]string{"usr/lib/os-release": "ID=debian\nVERSION_ID=\"12\"\n"})
 	if r := run(t, p, "os.release", hosttest.Rooted(t, dir)); r.Status != preflight.Pass {
 		t.Errorf("fallback to /usr/lib/os-release: %s %s", r.Status, r.Message)
 	}
@@ -162,7 +126,7 @@ func TestOSReleaseFallbackAndErrors(t *testing.T) {
 		"dangling": {"etc/os-release": "@../usr/lib/os-release"},
 		"a dir":    {"etc/os-release/x": "ID=debian\n"},
 	} {
-		r := run(t, p, "os.release", hosttest.Rooted(t, writeTree(t, files)))
+		r := run(t, p, "os.release", hosttest.Rooted(t, checktest.WriteTree(t, files)))
 		if r.Status != preflight.Error {
 			t.Errorf("%s os-release: %s %s, want error", name, r.Status, r.Message)
 		}
@@ -170,7 +134,7 @@ func TestOSReleaseFallbackAndErrors(t *testing.T) {
 }
 
 func TestSELinuxLive(t *testing.T) {
-	p := profile(t, "vmmanager-kvm")
+	p := checktest.Profile(t, "vmmanager-kvm")
 	tests := []struct {
 		name   string
 		files  map[string]string
@@ -188,7 +152,7 @@ func TestSELinuxLive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := hosttest.Live(t, writeTree(t, tt.files), &hosttest.Kernel{}, hosttest.Runner{}, hosttest.NTP{})
+			h := hosttest.Live(t, checktest.WriteTree(t, tt.files), &hosttest.Kernel{}, hosttest.Runner{}, hosttest.NTP{})
 			r := run(t, p, "selinux.disabled", h)
 			if r.Status != tt.status || !strings.Contains(r.Message, tt.want) {
 				t.Errorf("%s %q, want %s containing %q", r.Status, r.Message, tt.status, tt.want)
@@ -204,8 +168,8 @@ func TestSELinuxLive(t *testing.T) {
 
 // Live RPM hosts: rpm -q answers; --whatprovides covers EL8's python36.
 func TestPackagesLiveRPM(t *testing.T) {
-	p := profile(t, "vmmanager-kvm")
-	dir := writeTree(t, map[string]string{"etc/hostname": "x\n"})
+	p := checktest.Profile(t, "vmmanager-kvm")
+	dir := checktest.WriteTree(t, map[string]string{"etc/hostname": "x\n"})
 	notInstalled := func(name string) hosttest.Output {
 		return hosttest.Output{Stdout: "package " + name + " is not installed\n", Err: &exec.ExitError{}}
 	}
@@ -236,18 +200,18 @@ func TestPackagesLiveRPM(t *testing.T) {
 }
 
 func TestPackagesUnreadableDpkg(t *testing.T) {
-	p := profile(t, "vmnode")
+	p := checktest.Profile(t, "vmnode")
 	for name, content := range map[string]string{
 		"garbage":      "\x00\xff\xfe",
 		"no Package":   "Status: install ok installed\nVersion: 1\n",
 		"continuation": " leading continuation\n",
 	} {
-		dir := writeTree(t, map[string]string{"var/lib/dpkg/status": content})
+		dir := checktest.WriteTree(t, map[string]string{"var/lib/dpkg/status": content})
 		if r := run(t, p, "packages.required", hosttest.Rooted(t, dir)); r.Status != preflight.Error {
 			t.Errorf("%s dpkg status: %s %s, want error", name, r.Status, r.Message)
 		}
 	}
-	dir := writeTree(t, map[string]string{"var/lib/dpkg/status": "Package: dmidecode\nStatus: deinstall ok config-files\n\nPackage: python3\nStatus: install ok installed\n"})
+	dir := checktest.WriteTree(t, map[string]string{"var/lib/dpkg/status": "Package: dmidecode\nStatus: deinstall ok config-files\n\nPackage: python3\nStatus: install ok installed\n"})
 	if r := run(t, p, "packages.required", hosttest.Rooted(t, dir)); r.Status != preflight.Fail || !strings.Contains(r.Message, "dmidecode") {
 		t.Errorf("removed dmidecode (config-files): %s %s, want fail", r.Status, r.Message)
 	}
@@ -257,39 +221,39 @@ func TestPackagesUnreadableDpkg(t *testing.T) {
 // cannot resolve still has python3 installed: the link is not followed to
 // the machine running the test.
 func TestPackagesExecutableSymlink(t *testing.T) {
-	dir := writeTree(t, map[string]string{
+	dir := checktest.WriteTree(t, map[string]string{
 		"usr/sbin/dmidecode": "x",
 		"usr/bin/python3":    "@/etc/alternatives/python3-not-on-this-machine",
 	})
-	if r := run(t, profile(t, "vmmanager-kvm"), "packages.required", hosttest.Rooted(t, dir)); r.Status != preflight.Pass {
+	if r := run(t, checktest.Profile(t, "vmmanager-kvm"), "packages.required", hosttest.Rooted(t, dir)); r.Status != preflight.Pass {
 		t.Errorf("%s %s", r.Status, r.Message)
 	}
 }
 
 func TestReposErrors(t *testing.T) {
-	p := profile(t, "vmnode")
+	p := checktest.Profile(t, "vmnode")
 	for name, files := range map[string]map[string]string{
 		"yum garbage":    {"etc/yum.repos.d/x.repo": "this is not ini\n"},
 		"apt garbage":    {"etc/apt/sources.list": "deb\n"},
 		"deb822 garbage": {"etc/apt/sources.list.d/x.sources": "Types: deb\nSuites: x\n"},
 		"binary":         {"etc/yum.repos.d/x.repo": "\x00\x01"},
 	} {
-		if r := run(t, p, "os.repositories", hosttest.Rooted(t, writeTree(t, files))); r.Status != preflight.Error {
+		if r := run(t, p, "os.repositories", hosttest.Rooted(t, checktest.WriteTree(t, files))); r.Status != preflight.Error {
 			t.Errorf("%s: %s %s, want error", name, r.Status, r.Message)
 		}
 	}
-	if r := run(t, p, "os.repositories", hosttest.Rooted(t, writeTree(t, map[string]string{"etc/hostname": "x"}))); r.Status != preflight.Pass {
+	if r := run(t, p, "os.repositories", hosttest.Rooted(t, checktest.WriteTree(t, map[string]string{"etc/hostname": "x"}))); r.Status != preflight.Pass {
 		t.Errorf("no repositories: %s", r.Status)
 	}
 }
 
 func TestPromptMissingBashrc(t *testing.T) {
-	dir := writeTree(t, map[string]string{"etc/hostname": "x\n"})
-	if r := run(t, profile(t, "vmnode"), "shell.prompt", hosttest.Rooted(t, dir)); r.Status != preflight.Pass {
+	dir := checktest.WriteTree(t, map[string]string{"etc/hostname": "x\n"})
+	if r := run(t, checktest.Profile(t, "vmnode"), "shell.prompt", hosttest.Rooted(t, dir)); r.Status != preflight.Pass {
 		t.Errorf("no .bashrc: %s %s", r.Status, r.Message)
 	}
-	dir = writeTree(t, map[string]string{"root/.bash_profile": "export PS1\n"})
-	if r := run(t, profile(t, "vmnode"), "shell.prompt", hosttest.Rooted(t, dir)); r.Status != preflight.Warn {
+	dir = checktest.WriteTree(t, map[string]string{"root/.bash_profile": "export PS1\n"})
+	if r := run(t, checktest.Profile(t, "vmnode"), "shell.prompt", hosttest.Rooted(t, dir)); r.Status != preflight.Warn {
 		t.Errorf("export PS1 in .bash_profile: %s %s", r.Status, r.Message)
 	}
 }
@@ -297,7 +261,7 @@ func TestPromptMissingBashrc(t *testing.T) {
 // The live host: this machine's own files give an answer, never an error.
 func TestLiveMachine(t *testing.T) {
 	h := &host.Host{Root: "/", Files: os.DirFS("/"), Live: true, Exec: hosttest.Runner{}}
-	for _, c := range Checks(profile(t, "vmnode")) {
+	for _, c := range Checks(checktest.Profile(t, "vmnode")) {
 		r := c.Run(context.Background(), h)
 		if r.Status == preflight.Error {
 			t.Errorf("%s on this machine: error %s", c.ID(), r.Message)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vmnode/vmnode/preflight"
+	"github.com/vmnode/vmnode/preflight/checks/checktest"
 	"github.com/vmnode/vmnode/preflight/checks/timesync/chronydtest"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/host/hosttest"
@@ -18,26 +19,12 @@ import (
 
 func profile(t *testing.T) *profiles.Profile {
 	t.Helper()
-	p, err := profiles.Load("vmmanager-kvm", profiles.Options{LocalDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return checktest.Profile(t, "vmmanager-kvm")
 }
 
 func run(t *testing.T, p *profiles.Profile, id string, h *host.Host) preflight.Result {
 	t.Helper()
-	for _, c := range Checks(p) {
-		if c.ID() == id {
-			r := c.Run(context.Background(), h)
-			if (r.Status == preflight.Warn || r.Status == preflight.Fail) && (r.Observed == "" || r.Remediation == "") {
-				t.Errorf("%s %s without Observed/Remediation: %+v", id, r.Status, r)
-			}
-			return r
-		}
-	}
-	t.Fatalf("no check %s", id)
-	return preflight.Result{}
+	return checktest.Run(t, Checks(p), id, h)
 }
 
 func TestSyncServiceTrees(t *testing.T) {
@@ -66,9 +53,7 @@ func TestSyncServiceTrees(t *testing.T) {
 }
 
 func TestSyncServiceNotInstalled(t *testing.T) {
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "var/lib/dpkg"), 0o755)
-	os.WriteFile(filepath.Join(dir, "var/lib/dpkg/status"), nil, 0o644)
+	dir := checktest.WriteTree(t, map[string]string{"var/lib/dpkg/status": ""})
 	r := run(t, profile(t), "time.sync-service", hosttest.Rooted(t, dir))
 	if r.Status != preflight.Fail || r.Remediation != "apt-get install -y chrony && systemctl enable --now chronyd" {
 		t.Errorf("%s %q %q", r.Status, r.Message, r.Remediation)
