@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net/netip"
 	"os"
 	"slices"
 	"strings"
@@ -90,11 +89,9 @@ func runPreflight(cmd *cobra.Command, g *globals, f preflightFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	var addr netip.Addr
-	if cfg.Node.Address != "" {
-		if addr, err = netip.ParseAddr(cfg.Node.Address); err != nil {
-			return usageErr(fmt.Errorf("node address %q: not an IP address", cfg.Node.Address))
-		}
+	addr, err := nodeAddress(cfg)
+	if err != nil {
+		return err
 	}
 	h, err := host.Open(host.Options{
 		Root: f.root, Offline: cfg.Preflight.Offline, Address: addr,

@@ -85,11 +85,9 @@ func runProvision(cmd *cobra.Command, g *globals, f provisionFlags) error {
 	if err != nil {
 		return usageErr(err)
 	}
-	var addr netip.Addr
-	if cfg.Node.Address != "" {
-		if addr, err = netip.ParseAddr(cfg.Node.Address); err != nil {
-			return usageErr(fmt.Errorf("node address %q: not an IP address", cfg.Node.Address))
-		}
+	addr, err := nodeAddress(cfg)
+	if err != nil {
+		return err
 	}
 	h, err := host.Open(host.Options{Root: f.root, Address: addr})
 	if err != nil {

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 
 	"github.com/spf13/cobra"
 
@@ -56,4 +58,17 @@ func (g *globals) load(cmd *cobra.Command, bindings map[string]string, known []s
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 	return cfg, log, nil
+}
+
+// nodeAddress is the configured node address (--address, VMNODE_NODE_ADDRESS
+// or node.address); invalid when none is set, so the host discovers it.
+func nodeAddress(cfg config.Config) (netip.Addr, error) {
+	if cfg.Node.Address == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(cfg.Node.Address)
+	if err != nil {
+		return a, usageErr(fmt.Errorf("node address %q: not an IP address", cfg.Node.Address))
+	}
+	return a, nil
 }
