@@ -55,6 +55,14 @@ func (r RootFS) ReadLink(name string) (string, error) {
 	return os.Readlink(p)
 }
 
+// RealPath maps a host path ("/etc/hosts") to the real path inside the
+// root, resolving symlinks as a chroot would (the last component too when
+// follow is set). Provisioning writes through it, so a link in a --root tree
+// can never lead a write onto the machine running vmnode.
+func (r RootFS) RealPath(name string, follow bool) (string, error) {
+	return r.resolve("resolve", Rel(name), follow)
+}
+
 // resolve maps name to a real path inside the root, following symlinks in
 // every component (and in the last one when follow is set) relative to it.
 func (r RootFS) resolve(op, name string, follow bool) (string, error) {

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/vmnode/vmnode/preflight/host"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -58,12 +59,19 @@ func (e *Editor) BackupDir() string { return filepath.Join(BackupRoot, filepath.
 // Changed lists the files changed so far, in order.
 func (e *Editor) Changed() []Entry { return append([]Entry(nil), e.entries...) }
 
-func (e *Editor) real(path string) string { return filepath.Join(e.root, filepath.Clean("/"+path)) }
+// real is where path lives under the root, symlinks resolved inside it.
+func (e *Editor) real(path string, follow bool) (string, error) {
+	return host.RootFS(e.root).RealPath(path, follow)
+}
 
 // Read returns a host file's content; a missing file reads as empty with
 // exists false.
 func (e *Editor) Read(path string) (content []byte, exists bool, err error) {
-	b, err := os.ReadFile(e.real(path))
+	real, err := e.real(path, true)
+	if err != nil {
+		return nil, false, fmt.Errorf("read %s: %w", path, err)
+	}
+	b, err := os.ReadFile(real)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
@@ -87,7 +95,10 @@ func (e *Editor) Diff(path string, content []byte) (string, error) {
 // directory, given the old file's mode and owner (mode for a new file), and
 // renamed over it. It reports whether anything changed.
 func (e *Editor) Write(path string, content []byte, mode fs.FileMode) (bool, error) {
-	real := e.real(path)
+	real, err := e.real(path, true)
+	if err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
 	old, exists, err := e.Read(path)
 	if err != nil {
 		return false, err
@@ -126,7 +137,10 @@ func (e *Editor) Write(path string, content []byte, mode fs.FileMode) (bool, err
 // journalled like a file write so a failed step or --rollback undoes it.
 // A regular file in the way is an error, never replaced.
 func (e *Editor) Symlink(path, target string) (bool, error) {
-	real := e.real(path)
+	real, err := e.real(path, false)
+	if err != nil {
+		return false, fmt.Errorf("link %s: %w", path, err)
+	}
 	entry := Entry{Path: filepath.Clean("/" + path), Symlink: true}
 	if info, err := os.Lstat(real); err == nil {
 		if info.Mode()&fs.ModeSymlink == 0 {
@@ -147,7 +161,7 @@ func (e *Editor) Symlink(path, target string) (bool, error) {
 	if err := e.backup(entry, nil); err != nil {
 		return false, err
 	}
-	err := os.MkdirAll(filepath.Dir(real), 0o755)
+	err = os.MkdirAll(filepath.Dir(real), 0o755)
 	if err == nil {
 		err = atomicSymlink(real, target)
 	}
@@ -271,7 +285,10 @@ func Rollback(root string) (run string, restored []string, err error) {
 }
 
 func restore(root, run string, e Entry) error {
-	real := filepath.Join(root, e.Path)
+	real, err := host.RootFS(root).RealPath(e.Path, !e.Symlink)
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", e.Path, err)
+	}
 	if e.Symlink && e.Existed {
 		return atomicSymlink(real, e.Link)
 	}

@@ -210,3 +210,38 @@ func TestSymlinkJournalled(t *testing.T) {
 		t.Errorf("link survives rollback: %v", err)
 	}
 }
+
+// Under --root an absolute symlink resolves inside the root: the editor
+// reads and writes the tree's file, never the machine running vmnode.
+func TestWritesFollowLinksInsideTheRoot(t *testing.T) {
+	root := setup(t)
+	if err := os.MkdirAll(filepath.Join(root, "run/resolve"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	inside := filepath.Join(root, "run/resolve/resolv.conf")
+	if err := os.WriteFile(inside, []byte("nameserver 127.0.0.53\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("/run/resolve/resolv.conf", filepath.Join(root, "etc/resolv.conf")); err != nil {
+		t.Fatal(err)
+	}
+	e := NewEditor(root, time.Unix(1000, 0))
+	if b, _, err := e.Read("/etc/resolv.conf"); err != nil || string(b) != "nameserver 127.0.0.53\n" {
+		t.Fatalf("read through the link: %q %v", b, err)
+	}
+	if _, err := e.Write("/etc/resolv.conf", []byte("nameserver 10.0.0.53\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, inside); got != "nameserver 10.0.0.53\n" {
+		t.Errorf("the tree's target holds %q", got)
+	}
+	if l, err := os.Readlink(filepath.Join(root, "etc/resolv.conf")); err != nil || l != "/run/resolve/resolv.conf" {
+		t.Errorf("the link itself changed: %q %v", l, err)
+	}
+	if _, _, err := Rollback(root); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, inside); got != "nameserver 127.0.0.53\n" {
+		t.Errorf("after rollback: %q", got)
+	}
+}
