@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/provision/files"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"strings"
 	"syscall"
 )
 
@@ -50,61 +50,29 @@ func (o Offline) real(p string) string {
 	return filepath.Join(o.Root, filepath.FromSlash(path.Clean("/"+p)))
 }
 
-// resolve follows symlinks in host path p as if Root were /, component by
-// component, and returns the host path it ends at.
-func (o Offline) resolve(p string) (string, error) { return o.walk(p, false) }
+// resolve follows symlinks in host path p as if Root were /, and returns
+// the host path it ends at; it fails when that does not exist.
+func (o Offline) resolve(p string) (string, error) {
+	real, err := host.RootFS(o.Root).RealPath(p, true)
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Lstat(real); err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(o.Root, real)
+	if err != nil {
+		return "", err
+	}
+	return path.Clean("/" + filepath.ToSlash(rel)), nil
+}
 
 // at is the OS path of host path p with its directories resolved inside the
 // root and its last component left alone (so it can be Lstat'ed, read as a
 // link, created or removed). A missing directory is taken as it is named.
 func (o Offline) at(p string) string {
-	p = path.Clean("/" + p)
-	dir, _ := o.walk(path.Dir(p), true)
-	return o.real(path.Join(dir, path.Base(p)))
-}
-
-// walk resolves p inside the root; with lax, a missing component ends the
-// walk and the rest of p is appended as named.
-func (o Offline) walk(p string, lax bool) (string, error) {
-	const maxLinks = 40
-	links := 0
-	done := "/"
-	todo := strings.Split(strings.Trim(path.Clean("/"+p), "/"), "/")
-	for len(todo) > 0 {
-		c := todo[0]
-		todo = todo[1:]
-		switch c {
-		case "", ".":
-			continue
-		case "..":
-			done = path.Dir(done)
-			continue
-		}
-		next := path.Join(done, c)
-		fi, err := os.Lstat(o.real(next))
-		if err != nil {
-			if lax {
-				return path.Join(append([]string{next}, todo...)...), nil
-			}
-			return "", err
-		}
-		if fi.Mode()&fs.ModeSymlink == 0 {
-			done = next
-			continue
-		}
-		if links++; links > maxLinks {
-			return "", fmt.Errorf("%s: too many levels of symbolic links", p)
-		}
-		target, err := os.Readlink(o.real(next))
-		if err != nil {
-			return "", err
-		}
-		if path.IsAbs(target) {
-			done = "/"
-		}
-		todo = append(strings.Split(strings.Trim(target, "/"), "/"), todo...)
-	}
-	return done, nil
+	real, _ := host.RootFS(o.Root).RealPath(p, false)
+	return real
 }
 
 // find returns the host path of name's unit file (following an alias link
