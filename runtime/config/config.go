@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,8 @@ type Config struct {
 	Node      Node      `yaml:"node" mapstructure:"node"`
 	Preflight Preflight `yaml:"preflight" mapstructure:"preflight"`
 	Provision Provision `yaml:"provision" mapstructure:"provision"`
+	Agent     Agent     `yaml:"agent" mapstructure:"agent"`
+	Cluster   Cluster   `yaml:"cluster" mapstructure:"cluster"`
 	Log       Log       `yaml:"log" mapstructure:"log"`
 
 	File string `yaml:"-" mapstructure:"-"` // the file read, "" when none
@@ -68,6 +72,25 @@ type Provision struct {
 	FirewallPolicy string   `yaml:"firewall_policy" mapstructure:"firewall_policy"` // accept (default) or drop for unlisted inbound traffic
 }
 
+// Agent configures `vmnode agent`, the daemon.
+type Agent struct {
+	Bind           string        `yaml:"bind" mapstructure:"bind"`                       // gossip listen address, host:port
+	Advertise      string        `yaml:"advertise" mapstructure:"advertise"`             // address others reach us at; default node.address, then discovered
+	DataDir        string        `yaml:"data_dir" mapstructure:"data_dir"`               // state: keyring, known members
+	Join           []string      `yaml:"join" mapstructure:"join"`                       // members to join at start, host or host:port
+	Encrypt        bool          `yaml:"encrypt" mapstructure:"encrypt"`                 // gossip encryption; on unless explicitly off
+	KeyFile        string        `yaml:"key_file" mapstructure:"key_file"`               // the initial gossip key, base64 (vmnode keygen)
+	Socket         string        `yaml:"socket" mapstructure:"socket"`                   // the root-only control socket
+	Role           string        `yaml:"role" mapstructure:"role"`                       // published to the cluster
+	Gossip         string        `yaml:"gossip" mapstructure:"gossip"`                   // timing profile: lan (Serf defaults) or fast
+	HealthInterval time.Duration `yaml:"health_interval" mapstructure:"health_interval"` // how often local checks re-run
+}
+
+// Cluster holds the limits every member enforces.
+type Cluster struct {
+	MaxHosts int `yaml:"max_hosts" mapstructure:"max_hosts"` // joins beyond this are refused
+}
+
 // Log configures logging on stderr.
 type Log struct {
 	Level string `yaml:"level" mapstructure:"level"` // debug, info, warn, error
@@ -91,7 +114,18 @@ func Defaults() Config {
 	return Config{
 		Preflight: Preflight{Profile: "vmnode", Timeout: 5 * time.Second},
 		Provision: Provision{FirewallPolicy: "accept"},
-		Log:       Log{Level: "info"},
+		Agent: Agent{
+			Bind:           "0.0.0.0:7946",
+			DataDir:        "/var/lib/vmnode",
+			Encrypt:        true,
+			KeyFile:        "/etc/vmnode/gossip.key",
+			Socket:         "/run/vmnode/agent.sock",
+			Role:           "hypervisor",
+			Gossip:         "lan",
+			HealthInterval: 5 * time.Minute,
+		},
+		Cluster: Cluster{MaxHosts: 7},
+		Log:     Log{Level: "info"},
 	}
 }
 
@@ -117,6 +151,17 @@ func Load(o Options) (Config, error) {
 	v.SetDefault("provision.dns", def.Provision.DNS)
 	v.SetDefault("provision.ntp_servers", def.Provision.NTPServers)
 	v.SetDefault("provision.firewall_policy", def.Provision.FirewallPolicy)
+	v.SetDefault("agent.bind", def.Agent.Bind)
+	v.SetDefault("agent.advertise", def.Agent.Advertise)
+	v.SetDefault("agent.data_dir", def.Agent.DataDir)
+	v.SetDefault("agent.join", def.Agent.Join)
+	v.SetDefault("agent.encrypt", def.Agent.Encrypt)
+	v.SetDefault("agent.key_file", def.Agent.KeyFile)
+	v.SetDefault("agent.socket", def.Agent.Socket)
+	v.SetDefault("agent.role", def.Agent.Role)
+	v.SetDefault("agent.gossip", def.Agent.Gossip)
+	v.SetDefault("agent.health_interval", def.Agent.HealthInterval)
+	v.SetDefault("cluster.max_hosts", def.Cluster.MaxHosts)
 	v.SetDefault("log.level", def.Log.Level)
 
 	file, data, err := readFile(o.File)
@@ -205,6 +250,32 @@ func validate(file string, data []byte, c Config, known []string) error {
 			bad(fmt.Sprintf("provision.dns.%d", i), "%q is not an IP address", d)
 		}
 	}
+	if c.Agent.Bind != "" {
+		if _, _, err := net.SplitHostPort(c.Agent.Bind); err != nil {
+			bad("agent.bind", "%q: want host:port, e.g. 0.0.0.0:7946", c.Agent.Bind)
+		}
+	}
+	if a := c.Agent.Advertise; a != "" {
+		if _, err := netip.ParseAddr(a); err != nil {
+			bad("agent.advertise", "%q is not an IP address", a)
+		}
+	}
+	for i, j := range c.Agent.Join {
+		if _, err := JoinAddress(j); err != nil {
+			bad(fmt.Sprintf("agent.join.%d", i), "%v", err)
+		}
+	}
+	switch c.Agent.Gossip {
+	case "", "lan", "fast":
+	default:
+		bad("agent.gossip", "gossip profile %q: want lan or fast", c.Agent.Gossip)
+	}
+	if c.Agent.HealthInterval < 0 {
+		bad("agent.health_interval", "interval must be positive")
+	}
+	if c.Cluster.MaxHosts < 0 {
+		bad("cluster.max_hosts", "max_hosts must be positive")
+	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -217,4 +288,29 @@ func validate(file string, data []byte, c Config, known []string) error {
 		return errs[0]
 	}
 	return errs
+}
+
+// GossipPort is the Serf port members listen on unless told otherwise.
+const GossipPort = 7946
+
+// JoinAddress checks a join address, host or host:port, and returns it as
+// host:port with the default gossip port filled in.
+func JoinAddress(s string) (string, error) {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		// No port: a bare host name or address (IPv6 possibly in brackets).
+		host, port = strings.TrimSuffix(strings.TrimPrefix(s, "["), "]"), strconv.Itoa(GossipPort)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 1 || p > 65535 {
+		return "", fmt.Errorf("join address %q: port %q is not a number from 1 to 65535", s, port)
+	}
+	if host == "" || strings.ContainsAny(host, " /\t") {
+		return "", fmt.Errorf("join address %q: want HOST or HOST:PORT", s)
+	}
+	if strings.Contains(host, ":") {
+		if _, err := netip.ParseAddr(host); err != nil {
+			return "", fmt.Errorf("join address %q: want HOST or HOST:PORT (IPv6 as [ADDR]:PORT)", s)
+		}
+	}
+	return net.JoinHostPort(host, port), nil
 }

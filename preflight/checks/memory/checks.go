@@ -83,7 +83,7 @@ func total(ctx context.Context, h *host.Host, r profiles.Range[profiles.Bytes]) 
 	miErr := error(nil)
 	if b, err := h.ReadFile(meminfoPath); err != nil {
 		miErr = err
-	} else if m, err := parseMemInfo(b); err != nil {
+	} else if m, err := ParseMemInfo(b); err != nil {
 		// Present but garbage: something is wrong with the host view.
 		return preflight.Errorf("%s is not what the kernel writes: %v", meminfoPath, err).
 			Saw("unparsable", want).

@@ -17,9 +17,9 @@ type MemInfo struct {
 
 const gib = 1 << 30
 
-// parseMemInfo parses /proc/meminfo ("MemTotal:  24684092 kB"). MemTotal
+// ParseMemInfo parses /proc/meminfo ("MemTotal:  24684092 kB"). MemTotal
 // must be present and non-zero.
-func parseMemInfo(b []byte) (MemInfo, error) {
+func ParseMemInfo(b []byte) (MemInfo, error) {
 	var m MemInfo
 	seen := false
 	for n, line := range bytes.Split(b, []byte("\n")) {

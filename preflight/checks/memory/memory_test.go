@@ -34,7 +34,7 @@ var meminfoCases = []struct {
 func TestParseMemInfo(t *testing.T) {
 	for _, tc := range meminfoCases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := parseMemInfo([]byte(tc.in))
+			got, err := ParseMemInfo([]byte(tc.in))
 			if tc.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err = %v, want one containing %q", err, tc.wantErr)
@@ -56,7 +56,7 @@ func FuzzParseMemInfo(f *testing.F) {
 		f.Add([]byte(tc.in))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		m, err := parseMemInfo(b)
+		m, err := ParseMemInfo(b)
 		if err != nil {
 			return
 		}

@@ -133,8 +133,8 @@ func (r OSRelease) Family() string {
 	return ""
 }
 
-// readOSRelease reads and parses the host's os-release.
-func readOSRelease(h *host.Host) (OSRelease, error) {
+// ReadOSRelease reads and parses the host's os-release.
+func ReadOSRelease(h *host.Host) (OSRelease, error) {
 	var firstErr error
 	for _, p := range OSReleasePaths {
 		data, err := h.ReadFile(p)
@@ -208,7 +208,7 @@ func checkOSRelease(p *profiles.Profile) preflight.Check {
 		CheckID:    "os.release",
 		CheckTitle: "Operating system release",
 		Fn: func(_ context.Context, h *host.Host) preflight.Result {
-			r, err := readOSRelease(h)
+			r, err := ReadOSRelease(h)
 			if err != nil {
 				return preflight.Errorf("cannot tell the OS release: %v", err).
 					Saw("", "one of: "+supportedList(p)).

@@ -347,7 +347,7 @@ func checkRepos(_ *profiles.Profile) preflight.Check {
 
 // repoFamily is "rhel7" for yum-only releases, else the os-release family.
 func repoFamily(h *host.Host) string {
-	r, err := readOSRelease(h)
+	r, err := ReadOSRelease(h)
 	if err != nil {
 		return ""
 	}
