@@ -24,12 +24,15 @@ type jsonReport struct {
 	Offline    bool         `json:"offline,omitempty"`
 	StartedAt  time.Time    `json:"started_at"`
 	DurationMS float64      `json:"duration_ms"`
-	Checks     []jsonCheck  `json:"checks"`
+	Checks     []JSONCheck  `json:"checks"`
 	Summary    *jsonSummary `json:"summary"`
 	Notes      []string     `json:"notes,omitempty"`
 }
 
-type jsonCheck struct {
+// JSONCheck is one element of the "checks" list in the JSON report. Other
+// reports that carry check results (the cluster-wide preflight) use the same
+// shape; the field names are the same contract as jsonReport's.
+type JSONCheck struct {
 	ID          string           `json:"id"`
 	Title       string           `json:"title"`
 	Status      preflight.Status `json:"status"`
@@ -70,7 +73,7 @@ func JSON(w io.Writer, r *preflight.Report, _ Options) error {
 		Offline:    r.Offline,
 		StartedAt:  r.StartedAt,
 		DurationMS: millis(r.Duration),
-		Checks:     make([]jsonCheck, 0, len(r.Results)),
+		Checks:     make([]JSONCheck, 0, len(r.Results)),
 		Summary: &jsonSummary{
 			Pass:  s[preflight.Pass],
 			Warn:  s[preflight.Warn],
@@ -84,19 +87,7 @@ func JSON(w io.Writer, r *preflight.Report, _ Options) error {
 		out.Root = r.Root
 	}
 	for _, res := range r.Results {
-		out.Checks = append(out.Checks, jsonCheck{
-			ID:          res.ID,
-			Title:       res.Title,
-			Status:      res.Status,
-			Message:     res.Message,
-			Remediation: res.Remediation,
-			Observed:    res.Observed,
-			Expected:    res.Expected,
-			Ignored:     res.Ignored,
-			IgnoreNote:  res.IgnoreNote,
-			Fix:         res.Fix,
-			DurationMS:  millis(res.Duration),
-		})
+		out.Checks = append(out.Checks, NewJSONCheck(res))
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -104,6 +95,23 @@ func JSON(w io.Writer, r *preflight.Report, _ Options) error {
 		return fmt.Errorf("write json report: %w", err)
 	}
 	return nil
+}
+
+// NewJSONCheck is res in the JSON schema.
+func NewJSONCheck(res preflight.Result) JSONCheck {
+	return JSONCheck{
+		ID:          res.ID,
+		Title:       res.Title,
+		Status:      res.Status,
+		Message:     res.Message,
+		Remediation: res.Remediation,
+		Observed:    res.Observed,
+		Expected:    res.Expected,
+		Ignored:     res.Ignored,
+		IgnoreNote:  res.IgnoreNote,
+		Fix:         res.Fix,
+		DurationMS:  millis(res.Duration),
+	}
 }
 
 // DecodeJSON reads a report written by JSON, such as one received from
