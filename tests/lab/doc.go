@@ -1,4 +1,9 @@
 // Package lab gives tests real components to run against: a cached Debian 12
 // root with systemd, chrony and nftables (Rootfs), booted in a private-network
 // systemd-nspawn container with systemd as PID 1 (Boot). See ../../../shared/LAB.md.
+//
+// NewNet makes several hosts on one machine: network namespaces on a private
+// bridge, with processes started in them (Host.Start) and a network that
+// tests can cut (Net.Cut), partition (Net.Partition) and heal, all removed when
+// the test ends.
 package lab
