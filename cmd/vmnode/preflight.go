@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -11,10 +12,12 @@ import (
 
 	"github.com/vmnode/vmnode/preflight"
 	"github.com/vmnode/vmnode/preflight/checks"
+	"github.com/vmnode/vmnode/preflight/cluster"
 	"github.com/vmnode/vmnode/preflight/format"
 	"github.com/vmnode/vmnode/preflight/host"
 	"github.com/vmnode/vmnode/preflight/netconf"
 	"github.com/vmnode/vmnode/profiles"
+	"github.com/vmnode/vmnode/runtime/api"
 	"github.com/vmnode/vmnode/runtime/config"
 )
 
@@ -23,6 +26,7 @@ type preflightFlags struct {
 	output     string
 	ignore     []string
 	listChecks bool
+	cluster    bool
 }
 
 func newPreflightCmd(g *globals) *cobra.Command {
@@ -60,6 +64,8 @@ statically configured address found (under --root).`,
 	fl.Duration("timeout", preflight.DefaultTimeout, "time limit for each check")
 	fl.Bool("offline", false, "send no packet off this host: NTP (unless on loopback) and gateway checks skip")
 	fl.BoolVar(&f.listChecks, "list-checks", false, "list the check IDs and titles, then exit")
+	fl.BoolVar(&f.cluster, "cluster", false, "ask every member of the cluster (through the agent) and print a hosts × checks matrix with the cluster.* checks")
+	socketFlag(cmd)
 	return cmd
 }
 
@@ -67,6 +73,9 @@ func runPreflight(cmd *cobra.Command, g *globals, f preflightFlags) error {
 	known := checks.IDs()
 	if f.listChecks {
 		return listChecks(g)
+	}
+	if f.cluster {
+		return runClusterPreflight(cmd, g, f)
 	}
 	cfg, log, err := g.load(cmd, map[string]string{
 		"preflight.profile":     "profile",
@@ -151,4 +160,30 @@ func listChecks(g *globals) error {
 func isTerminal(f *os.File) bool {
 	info, err := f.Stat()
 	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// runClusterPreflight asks the agent to collect every member's report.
+func runClusterPreflight(cmd *cobra.Command, g *globals, f preflightFlags) error {
+	if !slices.Contains(cluster.Formats(), f.output) {
+		return usageErr(fmt.Errorf("unknown output format %q: want one of %s", f.output, strings.Join(cluster.Formats(), ", ")))
+	}
+	if f.root != "" {
+		return usageErr(errors.New("--cluster asks the members' agents; it cannot be combined with --root"))
+	}
+	c, cfg, err := g.client(cmd)
+	if err != nil {
+		return err
+	}
+	rep, err := c.ClusterPreflight(cmd.Context(), api.ClusterPreflightRequest{Timeout: 3 * cfg.Preflight.Timeout})
+	if err != nil {
+		return &exitError{code: 1, err: err}
+	}
+	opt := format.Options{Color: f.output == "text" && isTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""}
+	if err := cluster.Write(g.stdout, f.output, rep, opt); err != nil {
+		return err
+	}
+	if code := rep.ExitCode(); code != 0 {
+		return silentExit(code)
+	}
+	return nil
 }

@@ -53,6 +53,7 @@ type Cluster struct {
 	seed       netip.AddrPort // the member a Join is contacting
 	refusal    error          // why the last contacted member was refused
 	done       chan struct{}
+	publish    chan struct{} // tags changed
 	shutdown   bool
 }
 
@@ -73,7 +74,7 @@ func New(cfg Config) (*Cluster, error) {
 		return nil, fmt.Errorf("cluster: gossip profile %q: want lan or fast", cfg.Gossip)
 	}
 	cfg.Tags.MaxHosts = cfg.Limits.MaxHosts
-	return &Cluster{cfg: cfg, log: cfg.Log.With("component", "cluster"), tags: cfg.Tags, done: make(chan struct{})}, nil
+	return &Cluster{cfg: cfg, log: cfg.Log.With("component", "cluster"), tags: cfg.Tags, done: make(chan struct{}), publish: make(chan struct{}, 1)}, nil
 }
 
 func (c *Cluster) dir() string { return filepath.Join(c.cfg.DataDir, "serf") }
@@ -109,6 +110,7 @@ func (c *Cluster) Start() error {
 	c.serf = s
 	c.mu.Unlock()
 	go c.loop()
+	go c.publisher(s)
 	return nil
 }
 
@@ -137,9 +139,10 @@ func (c *Cluster) serfConfig() (*serf.Config, error) {
 	conf.Merge = (*mergeDelegate)(c)
 	c.events = make(chan serf.Event, 256)
 	conf.EventCh = c.events
-	// A member's preflight report travels in a query response.
+	// A member's preflight report travels in a query response, sent straight
+	// back (not gossiped). Queries themselves are gossiped in UDP packets:
+	// they keep Serf's default 1 KiB limit.
 	conf.QueryResponseSizeLimit = 48 << 10
-	conf.QuerySizeLimit = 8 << 10
 	logger := newSerfLogger(c.log)
 	conf.Logger, ml.Logger = logger, logger
 	conf.LogOutput, ml.LogOutput = nil, nil
@@ -207,9 +210,7 @@ func (c *Cluster) refresh(reaped []string) {
 	c.mu.Unlock()
 	if flipped {
 		c.log.Warn("quorum changed", "quorum", q.String())
-		if err := c.SetTags(func(t *Tags) { t.Quorate = q.Has() }); err != nil {
-			c.log.Warn("cannot publish quorum", "err", err)
-		}
+		_ = c.SetTags(func(t *Tags) { t.Quorate = q.Has() })
 	}
 	if c.cfg.Changed != nil {
 		c.cfg.Changed()
@@ -340,20 +341,50 @@ func (c *Cluster) Tags() Tags {
 	return c.tags
 }
 
-// SetTags changes this member's tags and gossips them.
+// SetTags changes this member's tags; a background publisher gossips them,
+// since Serf waits for the broadcast to leave, and that can take seconds
+// when the other members are unreachable.
 func (c *Cluster) SetTags(change func(*Tags)) error {
 	c.mu.Lock()
-	change(&c.tags)
-	t, s := c.tags, c.serf
-	c.mu.Unlock()
-	enc, err := t.Encode()
-	if err != nil {
+	t := c.tags
+	change(&t)
+	if _, err := t.Encode(); err != nil {
+		c.mu.Unlock()
 		return err
 	}
-	if s == nil {
-		return nil
+	c.tags = t
+	c.mu.Unlock()
+	select {
+	case c.publish <- struct{}{}:
+	default: // a publish is pending; it will take the latest tags
 	}
-	return s.SetTags(enc)
+	return nil
+}
+
+// publisher gossips the latest tags whenever SetTags changed them.
+func (c *Cluster) publisher(s *serf.Serf) {
+	for {
+		select {
+		case <-c.publish:
+			enc, err := c.Tags().Encode()
+			if err == nil {
+				err = s.SetTags(enc)
+			}
+			if err != nil && s.State() == serf.SerfAlive {
+				c.log.Warn("cannot publish tags", "err", err)
+			}
+		case <-s.ShutdownCh():
+			return
+		}
+	}
+}
+
+// SetLimits changes the limits this member enforces and publishes.
+func (c *Cluster) SetLimits(l Limits) {
+	c.mu.Lock()
+	c.cfg.Limits = l
+	c.mu.Unlock()
+	_ = c.SetTags(func(t *Tags) { t.MaxHosts = l.MaxHosts })
 }
 
 // Serf is the running agent, for queries and key management.
