@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/vmnode/vmnode/runtime/api"
 	"github.com/vmnode/vmnode/runtime/config"
 )
 
@@ -15,6 +16,7 @@ import (
 type globals struct {
 	configFile string
 	logLevel   string
+	level      slog.LevelVar // the configured log level; the agent changes it on reload
 	stdout     io.Writer
 	stderr     io.Writer
 }
@@ -28,6 +30,10 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 
   vmnode preflight     check this server against a cluster profile
   vmnode provision     make it conform: firewall, services, SELinux, hosts, resolver, time
+  vmnode join ADDR     preflight, provision, start the agent and join the cluster
+  vmnode agent         the daemon (run by systemd as vmnode-agent.service)
+  vmnode members       the cluster's hosts; vmnode status: quorum and health
+  vmnode keygen, keys  gossip encryption keys and their rotation
   vmnode profiles      list and show the cluster profiles
 
 Configuration comes from built-in defaults, then ` + config.DefaultFile + ` (or --config),
@@ -40,7 +46,9 @@ Reports go to stdout, logs to stderr.`,
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&g.configFile, "config", "", "configuration file (default "+config.DefaultFile+", if it exists)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (config log.level)")
-	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProvisionCmd(g), newProfilesCmd(g))
+	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProvisionCmd(g), newProfilesCmd(g),
+		newAgentCmd(g), newJoinCmd(g), newMembersCmd(g), newStatusCmd(g), newForceLeaveCmd(g),
+		newKeygenCmd(g), newKeysCmd(g))
 	return root
 }
 
@@ -56,7 +64,8 @@ func (g *globals) load(cmd *cobra.Command, bindings map[string]string, known []s
 	}
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
+	g.level.Set(level)
+	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: &g.level}))
 	return cfg, log, nil
 }
 
@@ -71,4 +80,19 @@ func nodeAddress(cfg config.Config) (netip.Addr, error) {
 		return a, usageErr(fmt.Errorf("node address %q: not an IP address", cfg.Node.Address))
 	}
 	return a, nil
+}
+
+// client is the control API client for the socket the configuration names
+// (agent.socket, or --socket when the command has it).
+func (g *globals) client(cmd *cobra.Command) (*api.Client, config.Config, error) {
+	cfg, _, err := g.load(cmd, map[string]string{"agent.socket": "socket"}, nil)
+	if err != nil {
+		return nil, cfg, err
+	}
+	return api.NewClient(cfg.Agent.Socket), cfg, nil
+}
+
+// socketFlag adds --socket to a command that talks to the agent.
+func socketFlag(cmd *cobra.Command) {
+	cmd.Flags().String("socket", "", "the agent's control socket (default: config agent.socket, /run/vmnode/agent.sock)")
 }
