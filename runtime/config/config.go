@@ -169,6 +169,9 @@ func Load(o Options) (Config, error) {
 		return Config{}, err
 	}
 	var fromFile Config
+	if data != nil && len(bytes.TrimSpace(data)) == 0 {
+		data = []byte("{}") // an empty file sets nothing
+	}
 	if data != nil {
 		if err := strictyaml.Decode(file, data, &fromFile); err != nil {
 			return Config{}, err
