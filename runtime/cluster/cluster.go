@@ -16,6 +16,8 @@ import (
 
 	"github.com/hashicorp/memberlist"
 	"github.com/hashicorp/serf/serf"
+
+	"github.com/vmnode/vmnode/runtime/config"
 )
 
 // Config is what the Serf agent needs.
@@ -291,7 +293,11 @@ func hasName(ms []Member, name string) bool {
 }
 
 func resolve(addr string) (netip.AddrPort, error) {
-	tcp, err := net.ResolveTCPAddr("tcp", addr)
+	hostPort, err := config.JoinAddress(addr)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	tcp, err := net.ResolveTCPAddr("tcp", hostPort)
 	if err != nil {
 		return netip.AddrPort{}, fmt.Errorf("join address %s: %w", addr, err)
 	}

@@ -208,6 +208,10 @@ func TestUnreachableSeed(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "cannot join 127.0.0.9") {
 		t.Fatalf("join of a dead address: %v", err)
 	}
+	// No port: the default gossip port (nothing listens on it here).
+	if _, err := a.Join(context.Background(), []string{"127.0.0.9"}); err == nil || !strings.Contains(err.Error(), "cannot join 127.0.0.9") {
+		t.Fatalf("join without a port: %v", err)
+	}
 	if _, err := a.Join(context.Background(), []string{"no-such-host.invalid"}); err == nil || !strings.Contains(err.Error(), "no-such-host.invalid") {
 		t.Fatalf("join of an unresolvable name: %v", err)
 	}

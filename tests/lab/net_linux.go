@@ -92,6 +92,7 @@ func NewNet(t testing.TB, n int) *Net {
 	if n < 0 || n > 254 {
 		t.Fatalf("lab: NewNet(%d): a Net has 0 to 254 hosts", n)
 	}
+	growNeighborTable(t, n)
 	var rnd [4]byte
 	rand.Read(rnd[:])
 	id := hex.EncodeToString(rnd[:3])
@@ -123,6 +124,28 @@ func NewNet(t testing.TB, n int) *Net {
 	}
 	t.Logf("lab: net %s (%s, %d hosts) up in %s", id, nt.prefix, n, time.Since(start).Round(time.Millisecond))
 	return nt
+}
+
+// growNeighborTable makes room in the kernel's ARP table, which all network
+// namespaces share: n hosts that all talk to each other hold n² entries, and
+// past gc_thresh3 (1024 by default) the kernel drops packets ("neighbor table
+// overflow"), which gossip reads as failed hosts. The limits only ever grow.
+func growNeighborTable(t testing.TB, n int) {
+	t.Helper()
+	for i, want := range []int{n * n, 2 * n * n, 4 * n * n} {
+		p := fmt.Sprintf("/proc/sys/net/ipv4/neigh/default/gc_thresh%d", i+1)
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Logf("lab: %v", err)
+			return
+		}
+		if cur, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && cur >= want {
+			continue
+		}
+		if err := os.WriteFile(p, []byte(strconv.Itoa(want)), 0o644); err != nil {
+			t.Logf("lab: raise %s: %v", p, err)
+		}
+	}
 }
 
 // Prefix is the Net's subnet; host hN has its Nth address.
