@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -90,7 +91,18 @@ func runJoin(cmd *cobra.Command, g *globals, f joinFlags, args []string) error {
 	}
 
 	fmt.Fprintln(g.stdout, "==> preflight")
-	if err := runPreflight(cmd, g, preflightFlags{output: "text", ignore: f.ignore}); err != nil {
+	// The whole report only when it stops the join; else its summary.
+	var report bytes.Buffer
+	stdout := g.stdout
+	g.stdout = &report
+	err = runPreflight(cmd, g, preflightFlags{output: "text", ignore: f.ignore})
+	g.stdout = stdout
+	if err != nil {
+		g.stdout.Write(report.Bytes())
+	} else {
+		fmt.Fprintln(g.stdout, lastLine(report.String()))
+	}
+	if err != nil {
 		var silent silentExit
 		if errors.As(err, &silent) {
 			return &exitError{code: 1, err: errors.New("preflight failed: fix what it reports, or pass --ignore-preflight-errors with the check IDs (or all)")}
@@ -161,6 +173,11 @@ func writeKey(path, key string) error {
 		return err
 	}
 	return os.WriteFile(path, []byte(key+"\n"), 0o600)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 func dirOf(p string) string {
