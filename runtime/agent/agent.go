@@ -193,7 +193,7 @@ func (a *Agent) retryJoin(addrs []string, err error) {
 	delay := time.Second
 	for {
 		var refused *cluster.RefusedError
-		if errors.As(err, &refused) {
+		if errors.As(err, &refused) && !refused.Transient {
 			a.log.Error("the cluster refused this host; not retrying", "reason", refused.Reason)
 			return
 		}

@@ -12,8 +12,12 @@ type Limits struct {
 	MaxHosts int // 0: no limit; members publish theirs and the smallest applies
 }
 
-// RefusedError is a join the admission rules turned down.
-type RefusedError struct{ Reason string }
+// RefusedError is a join the admission rules turned down. A Transient
+// refusal (no quorum) may pass later; the others will not by themselves.
+type RefusedError struct {
+	Reason    string
+	Transient bool
+}
 
 func (e *RefusedError) Error() string { return "join refused: " + e.Reason }
 
@@ -26,8 +30,8 @@ func refuse(format string, a ...any) error {
 // view. The same rules run on both sides of a join, so the joining host
 // learns why and the cluster never takes it in. Members the local view
 // already counts pass without a verdict: gossip about them is not a join.
-// seed, when not nil, is the member this host contacted to join; it must
-// have quorum itself.
+// seed, when not nil, is the member this host contacted to join (this host
+// is the joining side); it must have quorum itself.
 func Admit(local, incoming []Member, lim Limits, quorum Quorum, seed *Member) error {
 	counted := map[string]Member{}
 	for _, m := range local {
@@ -57,11 +61,14 @@ func Admit(local, incoming []Member, lim Limits, quorum Quorum, seed *Member) er
 	if len(added) == 0 {
 		return nil
 	}
-	if !quorum.Has() {
-		return refuse("no quorum: this member sees %d of %d hosts, %d needed; a join waits until a majority is back", quorum.Seen, quorum.Hosts, quorum.Needed)
-	}
-	if seed != nil && !seed.Tags.Quorate {
-		return refuse("the member contacted, %s, has no quorum; a join waits until a majority is back", seed.Name)
+	// The side being joined must have quorum. The joining side judges the
+	// member it contacted instead: its own count may be stale (a restarted
+	// member remembers hosts it has not reached yet).
+	switch {
+	case seed != nil && !seed.Tags.Quorate:
+		return &RefusedError{Reason: fmt.Sprintf("the member contacted, %s, has no quorum; a join waits until a majority is back", seed.Name), Transient: true}
+	case seed == nil && !quorum.Has():
+		return &RefusedError{Reason: fmt.Sprintf("no quorum: this member sees %d of %d hosts, %d needed; a join waits until a majority is back", quorum.Seen, quorum.Hosts, quorum.Needed), Transient: true}
 	}
 	all := append(membersOf(counted), added...)
 	if msg := mixedFamilies(all); msg != "" {

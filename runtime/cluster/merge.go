@@ -33,6 +33,7 @@ func (d *mergeDelegate) NotifyMerge(members []*serf.Member) error {
 	}
 	var seed *Member
 	if c.seed.IsValid() {
+		seed = &Member{Name: c.seed.String(), Tags: Tags{Quorate: true}} // not in the state: judged by the others
 		for i := range incoming {
 			if incoming[i].AddrPort() == c.seed {
 				seed = &incoming[i]

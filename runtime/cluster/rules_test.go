@@ -102,6 +102,7 @@ func TestAdmit(t *testing.T) {
 		{"os family", three, []Member{member("d", "10.0.0.4", Unknown, "rhel")}, Limits{}, quorate, nil, "mixed OS families: debian (a, b, c) and rhel (d)"},
 		{"unknown family is not a mix", three, []Member{member("d", "10.0.0.4", Unknown, "")}, Limits{}, quorate, nil, ""},
 		{"no quorum here", three, []Member{newcomer}, Limits{}, lost, nil, "no quorum: this member sees 1 of 3 hosts, 2 needed"},
+		{"joining side: its own stale count does not matter", []Member{member("d", "10.0.0.4", Alive, "debian")}, three, Limits{MaxHosts: 7}, Quorum{Seen: 1, Hosts: 3, Needed: 2}, &three[0], ""},
 		{"joining side: seed without quorum", []Member{member("d", "10.0.0.4", Alive, "debian")}, []Member{noQuorumSeed}, Limits{}, Quorum{Seen: 1, Hosts: 1, Needed: 1}, &noQuorumSeed, "the member contacted, a, has no quorum"},
 		{"joining side: cluster full", []Member{member("d", "10.0.0.4", Alive, "debian")}, three, Limits{MaxHosts: 3}, Quorum{Seen: 1, Hosts: 1, Needed: 1}, &three[0], "would grow to 4 hosts"},
 	}

@@ -239,17 +239,27 @@ func TestClusterJoinMembersStatus(t *testing.T) {
 }
 
 func TestClusterFailuresPartitionsAndHeal(t *testing.T) {
-	net, agents, _ := threeHosts(t, 3, "")
+	net, agents, key := threeHosts(t, 4, "")
 	h1, h2, h3 := agents[0], agents[1], agents[2]
+	h4 := startLabAgent(t, net.Host(3), "h4", key, "")
 
-	// h1 alone on one side: it loses quorum; the majority keeps it.
-	net.Partition([]*lab.Host{h1.host}, []*lab.Host{h2.host, h3.host})
+	// h1 cut off from the others (h4 is not a member yet): it loses quorum;
+	// the majority keeps it.
+	net.Partition([]*lab.Host{h1.host, h4.host}, []*lab.Host{h2.host, h3.host})
 	h1.waitQuorum(t, false, 10*time.Second)
 	h2.waitQuorum(t, true, time.Second)
 	if r := h1.cli(t, "status"); r.code != 1 || !strings.Contains(r.stdout, "Quorum:   NO") {
 		t.Fatalf("status without quorum: exit %d\n%s", r.code, r.stdout)
 	}
 	h2.waitStatus(t, "h1", "failed", 10*time.Second)
+	// A join through the side without quorum is refused, and says why.
+	if r := h4.join(t, h1); r.code != 1 || !strings.Contains(r.stderr, "the member contacted, h1, has no quorum") {
+		t.Fatalf("join through a minority: exit %d\n%s", r.code, r.stderr)
+	}
+	if _, in := h1.members(t)["h4"]; in {
+		t.Fatal("a member without quorum admitted a host")
+	}
+	h4.proc.Signal(syscall.SIGKILL)
 
 	// Heal: the sides find each other again by themselves.
 	net.Heal()
@@ -388,4 +398,51 @@ func TestAgentReloadAndBadInput(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "agent is not running") {
 		t.Fatalf("members without agent: %d %s", r.code, r.stderr)
 	}
+}
+
+func TestClusterKeyRotation(t *testing.T) {
+	net, agents, oldKeyFile := threeHosts(t, 4, "")
+	h1, h3 := agents[0], agents[2]
+	oldKey, _ := os.ReadFile(oldKeyFile)
+	newKey := strings.TrimSpace(vmnode(t, "keygen").stdout)
+
+	list := func() string {
+		t.Helper()
+		r := h1.cli(t, "keys", "list")
+		if r.code != 0 {
+			t.Fatalf("keys list: %d %s", r.code, r.stderr)
+		}
+		return r.stdout
+	}
+	if out := list(); !strings.Contains(out, strings.TrimSpace(string(oldKey))+"  installed on 3/3, primary on 3") {
+		t.Fatalf("keys list before:\n%s", out)
+	}
+	for _, step := range [][]string{{"install", newKey}, {"use", newKey}, {"remove", strings.TrimSpace(string(oldKey))}} {
+		if r := h1.cli(t, append([]string{"keys"}, step...)...); r.code != 0 || !strings.Contains(r.stdout, "3 of 3 members answered, 0 failed") {
+			t.Fatalf("keys %s: exit %d\n%s%s", step[0], r.code, r.stdout, r.stderr)
+		}
+	}
+	out := list()
+	if strings.Contains(out, strings.TrimSpace(string(oldKey))) || !strings.Contains(out, newKey+"  installed on 3/3, primary on 3") {
+		t.Fatalf("keys list after the rotation:\n%s", out)
+	}
+	// Removing the key in use is refused by every member.
+	if r := h1.cli(t, "keys", "remove", newKey); r.code == 0 {
+		t.Fatalf("removed the primary key:\n%s", r.stdout)
+	}
+
+	// A host with the old key is now shut out.
+	late := startLabAgent(t, net.Host(3), "late", oldKeyFile, "")
+	if r := late.join(t, h1); r.code != 1 || !strings.Contains(r.stderr, "gossip key") {
+		t.Fatalf("old-key join: exit %d\n%s", r.code, r.stderr)
+	}
+
+	// The rotated keyring survives a restart: h3 comes back with the new
+	// key although its key_file still holds the old one.
+	h3.proc.Signal(syscall.SIGTERM)
+	if exited, _ := h3.proc.Wait(15 * time.Second); !exited {
+		t.Fatal("h3 did not stop")
+	}
+	h3.proc = h3.host.Start(t, vmnodeBin, "agent", "--config", h3.config)
+	h1.waitStatus(t, "h3", "alive", 15*time.Second)
 }
