@@ -187,13 +187,18 @@ func dirOf(p string) string {
 	return "."
 }
 
-// startAgent starts vmnode-agent.service and waits for its socket.
+// startAgent enables and starts vmnode-agent.service and waits for its socket.
 func startAgent(ctx context.Context, client *api.Client, wait time.Duration) error {
 	if _, err := os.Stat("/run/systemd/system"); err != nil {
 		return errors.New("the agent is not running and systemd is not either: start it with `vmnode agent` (e.g. under your supervisor), then run join again")
 	}
 	bus := &systemd.DBus{}
 	defer bus.Close()
+	// Enabled too: a package installed where systemd was not running (an
+	// image build) could not enable it, and it must come back after a reboot.
+	if _, err := bus.Enable(ctx, agentUnit); err != nil {
+		return fmt.Errorf("enable %s: %w", agentUnit, err)
+	}
 	if _, err := bus.Start(ctx, agentUnit); err != nil {
 		return fmt.Errorf("start %s: %w (see `journalctl -u %s`)", agentUnit, err, agentUnit)
 	}

@@ -169,8 +169,8 @@ func Load(o Options) (Config, error) {
 		return Config{}, err
 	}
 	var fromFile Config
-	if data != nil && len(bytes.TrimSpace(data)) == 0 {
-		data = []byte("{}") // an empty file sets nothing
+	if data != nil && setsNothing(data) {
+		data = []byte("{}") // empty or comments only, as the package ships it
 	}
 	if data != nil {
 		if err := strictyaml.Decode(file, data, &fromFile); err != nil {
@@ -209,6 +209,12 @@ func Load(o Options) (Config, error) {
 		cfg.File = ""
 	}
 	return cfg, nil
+}
+
+// setsNothing reports whether a YAML file is empty or only comments.
+func setsNothing(data []byte) bool {
+	var n yaml.Node
+	return yaml.Unmarshal(data, &n) == nil && len(n.Content) == 0
 }
 
 func readFile(explicit string) (string, []byte, error) {

@@ -44,9 +44,12 @@ func TestUpdateCreatesAndRefusesBreakage(t *testing.T) {
 	if cfg, err := Load(Options{File: file}); err != nil || cfg.Agent.Join[0] != "h2" {
 		t.Fatalf("created file: %+v %v", cfg.Agent, err)
 	}
-	// A comments-only file (as the package ships it) gets a mapping.
+	// A comments-only file (as the package ships it) loads, and gets a mapping.
 	commented := filepath.Join(dir, "commented.yaml")
 	os.WriteFile(commented, []byte("# all defaults\n# agent:\n#   join: []\n"), 0o644)
+	if cfg, err := Load(Options{File: commented}); err != nil || cfg.Agent.Bind != Defaults().Agent.Bind {
+		t.Fatalf("comments-only file: %+v %v", cfg.Agent, err)
+	}
 	if err := Update(commented, map[string]any{"agent.join": []string{"h3"}}); err != nil {
 		t.Fatal(err)
 	}
