@@ -9,12 +9,18 @@ GOBIN    := $(shell $(GO) env GOPATH)/bin
 RUN_FLAGS ?= --offline
 ARGS     ?=
 
-.PHONY: all build run deps test check vet lint race bench fuzz clean
+.PHONY: all build run deps test check vet lint race bench fuzz clean demo
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vmnode
+
+# dist/vmnode_<version>_amd64.deb and dist/vmnode-<version>-1.x86_64.rpm (nfpm.yaml,
+# packaging/build.sh); the version is VERSION=X.Y.Z when given, else from git tags or ./VERSION.
+.PHONY: packages
+packages:
+	./packaging/build.sh -o dist $(if $(filter command line,$(origin VERSION)),-v $(VERSION))
 
 run: build
 	./$(BIN) preflight $(RUN_FLAGS) $(ARGS)
@@ -40,6 +46,12 @@ check: vet lint race
 bench: deps build
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./tests/bench/preflight -vmnode $(BIN)
+	$(GO) run ./tests/bench/packages
+	VMNODE_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestClusterBench ./tests/bench/cluster/ | grep -Ev '^(=== |--- |PASS|ok |\s+(cluster_test|lab_))' || true
+
+# A 3-host cluster in network namespaces, driven with the CLI (see README).
+demo: deps
+	@VMNODE_DEMO=1 $(GO) test -count=1 -v -run TestDemo ./tests/demo/ | grep -Ev '^(=== |--- |PASS|ok |\s+(demo_test|net_linux)\.go)'
 
 # Run every fuzz target for FUZZTIME each.
 FUZZTIME ?= 10s

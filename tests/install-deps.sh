@@ -15,6 +15,8 @@ PACKAGES=(
   systemd-container # systemd-nspawn: real systemd as PID 1 for the services step (tests/lab)
   debootstrap     # the Debian 12 root those containers boot
   zstd            # the cached root tarball (/var/cache/vmnode-lab)
+  rpm             # rpm -qp/-K/--root: checks of the .rpm (tests/packaging)
+  lintian         # checks of the .deb (tests/packaging)
 )
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.6.1
 

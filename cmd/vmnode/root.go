@@ -48,7 +48,7 @@ Reports go to stdout, logs to stderr.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (config log.level)")
 	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProvisionCmd(g), newProfilesCmd(g),
 		newAgentCmd(g), newJoinCmd(g), newMembersCmd(g), newStatusCmd(g), newForceLeaveCmd(g),
-		newReloadCmd(g), newKeygenCmd(g), newKeysCmd(g))
+		newReloadCmd(g), newKeygenCmd(g), newKeysCmd(g), newDocsCmd(g))
 	return root
 }
 
