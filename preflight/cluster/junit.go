@@ -13,51 +13,14 @@ import (
 	"github.com/vmnode/vmnode/preflight/format"
 )
 
-// The JUnit XML schema as CI systems read it; the same shape as the
-// single-host junit format.
-type junitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
-}
-
-type junitSuite struct {
-	Name       string          `xml:"name,attr"`
-	Tests      int             `xml:"tests,attr"`
-	Failures   int             `xml:"failures,attr"`
-	Errors     int             `xml:"errors,attr"`
-	Skipped    int             `xml:"skipped,attr"`
-	Time       string          `xml:"time,attr"`
-	Timestamp  string          `xml:"timestamp,attr"`
-	Hostname   string          `xml:"hostname,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
-}
-
-type junitProperty struct {
-	Name  string `xml:"name,attr"`
-	Value string `xml:"value,attr"`
-}
-
-type junitCase struct {
-	Classname string        `xml:"classname,attr"`
-	Name      string        `xml:"name,attr"`
-	Time      string        `xml:"time,attr"`
-	Skipped   *junitMessage `xml:"skipped"`
-	Failure   *junitMessage `xml:"failure"`
-	SystemOut string        `xml:"system-out,omitempty"`
-}
-
-type junitMessage struct {
-	Message string `xml:"message,attr"`
-	Type    string `xml:"type,attr,omitempty"`
-	Body    string `xml:",chardata"`
-}
+// The JUnit XML schema: the same shape as the single-host junit format.
+type (
+	junitSuites   = format.JUnitSuites
+	junitSuite    = format.JUnitSuite
+	junitProperty = format.JUnitProperty
+	junitCase     = format.JUnitCase
+	junitMessage  = format.JUnitMessage
+)
 
 // JUnit renders the report as JUnit XML: one testsuite per member (named
 // after it, one testcase per check, classname "<host>.<area>" so that CI
@@ -82,10 +45,10 @@ func JUnit(w io.Writer, r *Report, _ format.Options) error {
 		Time:       "0.000",
 		Timestamp:  stamp,
 		Hostname:   collector(r),
-		Properties: []junitProperty{{"profile", format.Printable(r.Profile)}, {"members", strconv.Itoa(len(r.Members))}, {"answered", strconv.Itoa(r.Answered())}},
+		Properties: []junitProperty{{Name: "profile", Value: format.Printable(r.Profile)}, {Name: "members", Value: strconv.Itoa(len(r.Members))}, {Name: "answered", Value: strconv.Itoa(r.Answered())}},
 	}
 	for _, res := range r.Cluster {
-		cs.add(junitCaseFor("cluster", format.PrintableResult(res)))
+		cs.Add(junitCaseFor("cluster", format.PrintableResult(res)))
 	}
 	doc.Suites = append(doc.Suites, cs)
 	for _, s := range doc.Suites {
@@ -123,11 +86,13 @@ func memberSuite(r *Report, c column, stamp string) junitSuite {
 		Timestamp: stamp,
 		Hostname:  format.Printable(m.Name),
 		Properties: []junitProperty{
-			{"profile", format.Printable(r.Profile)},
-			{"address", format.Printable(m.Address)},
+			{Name: "profile", Value: format.Printable(r.Profile)},
+			{Name: "address", Value: format.Printable(m.Address)},
 		},
 	}
-	prop := func(k, v string) { s.Properties = append(s.Properties, junitProperty{k, format.Printable(v)}) }
+	prop := func(k, v string) {
+		s.Properties = append(s.Properties, junitProperty{Name: k, Value: format.Printable(v)})
+	}
 	if m.Self {
 		prop("self", "true")
 	}
@@ -135,7 +100,7 @@ func memberSuite(r *Report, c column, stamp string) junitSuite {
 	class := strings.ReplaceAll(format.Printable(c.Short), ".", "_")
 	if !m.Answered() {
 		why := orDash(m.Error)
-		s.add(junitCase{Classname: class, Name: "report", Time: "0.000", Failure: &junitMessage{
+		s.Add(junitCase{Classname: class, Name: "report", Time: "0.000", Failure: &junitMessage{
 			Message: "did not answer: " + format.Printable(why),
 			Type:    string(preflight.Error),
 			Body:    format.Printable("error: " + m.Name + " did not answer: " + why + "\n"),
@@ -157,21 +122,9 @@ func memberSuite(r *Report, c column, stamp string) junitSuite {
 	}
 	for _, res := range m.Report.Results {
 		res = format.PrintableResult(res)
-		s.add(junitCaseFor(class+"."+area(res.ID), res))
+		s.Add(junitCaseFor(class+"."+area(res.ID), res))
 	}
 	return s
-}
-
-// add appends tc and counts it.
-func (s *junitSuite) add(tc junitCase) {
-	s.Tests++
-	switch {
-	case tc.Failure != nil:
-		s.Failures++
-	case tc.Skipped != nil:
-		s.Skipped++
-	}
-	s.Cases = append(s.Cases, tc)
 }
 
 func junitCaseFor(class string, res preflight.Result) junitCase {

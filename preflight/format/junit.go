@@ -11,9 +11,9 @@ import (
 	"github.com/vmnode/vmnode/preflight"
 )
 
-// The JUnit XML schema as CI systems (Jenkins, GitLab, GitHub test reporters)
-// read it.
-type junitSuites struct {
+// JUnitSuites is the JUnit XML schema as CI systems (Jenkins, GitLab, GitHub
+// test reporters) read it; the cluster matrix renders the same shape.
+type JUnitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
 	Tests    int          `xml:"tests,attr"`
@@ -21,10 +21,11 @@ type junitSuites struct {
 	Errors   int          `xml:"errors,attr"`
 	Skipped  int          `xml:"skipped,attr"`
 	Time     string       `xml:"time,attr"`
-	Suites   []junitSuite `xml:"testsuite"`
+	Suites   []JUnitSuite `xml:"testsuite"`
 }
 
-type junitSuite struct {
+// JUnitSuite is one <testsuite>.
+type JUnitSuite struct {
 	Name       string          `xml:"name,attr"`
 	Tests      int             `xml:"tests,attr"`
 	Failures   int             `xml:"failures,attr"`
@@ -33,26 +34,42 @@ type junitSuite struct {
 	Time       string          `xml:"time,attr"`
 	Timestamp  string          `xml:"timestamp,attr"`
 	Hostname   string          `xml:"hostname,attr"`
-	Properties []junitProperty `xml:"properties>property"`
-	Cases      []junitCase     `xml:"testcase"`
+	Properties []JUnitProperty `xml:"properties>property"`
+	Cases      []JUnitCase     `xml:"testcase"`
 	SystemOut  string          `xml:"system-out,omitempty"`
 }
 
-type junitProperty struct {
+// Add appends tc to the suite and counts it: a <failure> (fail or error) as
+// a failure, <skipped> as skipped.
+func (s *JUnitSuite) Add(tc JUnitCase) {
+	s.Tests++
+	switch {
+	case tc.Failure != nil:
+		s.Failures++
+	case tc.Skipped != nil:
+		s.Skipped++
+	}
+	s.Cases = append(s.Cases, tc)
+}
+
+// JUnitProperty is one <property> of a suite.
+type JUnitProperty struct {
 	Name  string `xml:"name,attr"`
 	Value string `xml:"value,attr"`
 }
 
-type junitCase struct {
+// JUnitCase is one <testcase>.
+type JUnitCase struct {
 	Classname string        `xml:"classname,attr"`
 	Name      string        `xml:"name,attr"`
 	Time      string        `xml:"time,attr"`
-	Skipped   *junitMessage `xml:"skipped"`
-	Failure   *junitMessage `xml:"failure"`
+	Skipped   *JUnitMessage `xml:"skipped"`
+	Failure   *JUnitMessage `xml:"failure"`
 	SystemOut string        `xml:"system-out,omitempty"`
 }
 
-type junitMessage struct {
+// JUnitMessage is a <failure> or <skipped> element.
+type JUnitMessage struct {
 	Message string `xml:"message,attr"`
 	Type    string `xml:"type,attr,omitempty"`
 	Body    string `xml:",chardata"`
@@ -67,30 +84,30 @@ type junitMessage struct {
 // attributes agree; errors is therefore always 0.
 func JUnit(w io.Writer, r *preflight.Report, _ Options) error {
 	r = printableReport(r)
-	suite := junitSuite{
+	suite := JUnitSuite{
 		Name:      fmt.Sprintf("vmnode preflight (%s)", r.Profile),
 		Time:      seconds(r.Duration),
 		Timestamp: r.StartedAt.Format(time.RFC3339),
 		Hostname:  r.Hostname,
-		Properties: []junitProperty{
+		Properties: []JUnitProperty{
 			{"profile", r.Profile},
 			{"address", r.Address},
 		},
 	}
 	if r.Root != "" && r.Root != "/" {
-		suite.Properties = append(suite.Properties, junitProperty{"root", r.Root})
+		suite.Properties = append(suite.Properties, JUnitProperty{"root", r.Root})
 	}
 	if r.Offline {
-		suite.Properties = append(suite.Properties, junitProperty{"offline", "true"})
+		suite.Properties = append(suite.Properties, JUnitProperty{"offline", "true"})
 	}
 	for _, res := range r.Results {
-		tc := junitCase{Classname: area(res.ID), Name: res.ID, Time: seconds(res.Duration)}
+		tc := JUnitCase{Classname: area(res.ID), Name: res.ID, Time: seconds(res.Duration)}
 		switch res.Status {
 		case preflight.Fail, preflight.Error:
-			tc.Failure = &junitMessage{Message: res.Message, Type: string(res.Status), Body: junitBody(res)}
+			tc.Failure = &JUnitMessage{Message: res.Message, Type: string(res.Status), Body: junitBody(res)}
 			suite.Failures++
 		case preflight.Skip:
-			tc.Skipped = &junitMessage{Message: res.Message}
+			tc.Skipped = &JUnitMessage{Message: res.Message}
 			suite.Skipped++
 		case preflight.Warn:
 			tc.SystemOut = junitBody(res)
@@ -101,13 +118,13 @@ func JUnit(w io.Writer, r *preflight.Report, _ Options) error {
 	if len(r.Notes) > 0 {
 		suite.SystemOut = "note: " + strings.Join(r.Notes, "\nnote: ") + "\n"
 	}
-	doc := junitSuites{
+	doc := JUnitSuites{
 		Name:     "vmnode preflight",
 		Tests:    suite.Tests,
 		Failures: suite.Failures,
 		Skipped:  suite.Skipped,
 		Time:     suite.Time,
-		Suites:   []junitSuite{suite},
+		Suites:   []JUnitSuite{suite},
 	}
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return fmt.Errorf("write junit report: %w", err)
