@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -169,7 +170,7 @@ func writeKey(path, key string) error {
 		}
 		return fmt.Errorf("%s already holds another key: remove it if this host never joined a cluster, or rotate keys with `vmnode keys`", path)
 	}
-	if err := os.MkdirAll(dirOf(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
 	return os.WriteFile(path, []byte(key+"\n"), 0o600)
@@ -178,13 +179,6 @@ func writeKey(path, key string) error {
 func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
-}
-
-func dirOf(p string) string {
-	if i := strings.LastIndex(p, "/"); i > 0 {
-		return p[:i]
-	}
-	return "."
 }
 
 // startAgent enables and starts vmnode-agent.service and waits for its socket.

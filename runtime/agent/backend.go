@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hashicorp/serf/serf"
+
 	"github.com/vmnode/vmnode/preflight/cluster"
 	"github.com/vmnode/vmnode/preflight/format"
 	"github.com/vmnode/vmnode/runtime/api"
@@ -95,9 +97,11 @@ func (b backend) Keys(_ context.Context, r api.KeyRequest) (api.KeyResponse, err
 		}
 	}
 	km := s.KeyManager()
-	var kr, err = km.ListKeys()
+	var kr *serf.KeyResponse
+	var err error
 	switch r.Op {
 	case "list":
+		kr, err = km.ListKeys()
 	case "install":
 		kr, err = km.InstallKey(r.Key)
 	case "use":
