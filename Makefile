@@ -27,6 +27,7 @@ run: build
 
 deps:
 	./tests/install-deps.sh
+	./tests/libvirtd.sh
 
 test: deps
 	$(GO) test -count=1 ./...

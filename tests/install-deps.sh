@@ -17,6 +17,10 @@ PACKAGES=(
   zstd            # the cached root tarball (/var/cache/vmnode-lab)
   rpm             # rpm -qp/-K/--root: checks of the .rpm (tests/packaging)
   lintian         # checks of the .deb (tests/packaging)
+  libvirt-daemon-system # libvirtd: the hypervisor seam (runtime/virt, tests/e2e)
+  qemu-system-x86 # QEMU that runs the test VMs (TCG)
+  qemu-utils      # qemu-img: image checks and copy-on-write overlays
+  tini            # a child subreaper for libvirtd (LAB.md: faster destroys)
 )
 STATICCHECK=honnef.co/go/tools/cmd/staticcheck@v0.6.1
 
