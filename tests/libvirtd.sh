@@ -17,8 +17,10 @@ fi
 # bridge and dnsmasq on this machine.
 rm -f /etc/libvirt/qemu/networks/autostart/default.xml
 mkdir -p /run/libvirt /var/log/libvirt
-pgrep -x virtlogd >/dev/null || virtlogd -d
-if ! pgrep -x libvirtd >/dev/null; then
+# By PID file: lab hosts run their own daemons with other PID files.
+running() { [[ -s $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+running /run/virtlogd.pid || virtlogd -d
+if ! running /run/libvirtd.pid; then
   setsid tini -s -- libvirtd >>/var/log/libvirt/vmnode-tests.log 2>&1 </dev/null &
 fi
 for _ in $(seq 1 100); do

@@ -33,6 +33,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
   vmnode join ADDR     preflight, provision, start the agent and join the cluster
   vmnode agent         the daemon (run by systemd as vmnode-agent.service)
   vmnode members       the cluster's hosts; vmnode status: quorum and health
+  vmnode vm            create, place, start, stop, list and delete VMs from any member
+  vmnode image         import and list the base images VMs are created from
   vmnode keygen, keys  gossip encryption keys and their rotation
   vmnode profiles      list and show the cluster profiles
 
@@ -48,7 +50,7 @@ Reports go to stdout, logs to stderr.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (config log.level)")
 	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProvisionCmd(g), newProfilesCmd(g),
 		newAgentCmd(g), newJoinCmd(g), newMembersCmd(g), newStatusCmd(g), newForceLeaveCmd(g),
-		newReloadCmd(g), newKeygenCmd(g), newKeysCmd(g), newDocsCmd(g))
+		newReloadCmd(g), newKeygenCmd(g), newKeysCmd(g), newVMCmd(g), newImageCmd(g), newDocsCmd(g))
 	return root
 }
 

@@ -19,7 +19,12 @@ import (
 	"github.com/vmnode/vmnode/runtime/api"
 	"github.com/vmnode/vmnode/runtime/cluster"
 	"github.com/vmnode/vmnode/runtime/config"
+	"github.com/vmnode/vmnode/runtime/virt"
 )
+
+// libvirtWait is how long Start waits for libvirtd before going on without
+// it (it keeps trying in the background).
+const libvirtWait = 5 * time.Second
 
 // Options are what the agent gets besides its configuration.
 type Options struct {
@@ -49,6 +54,8 @@ type Agent struct {
 	started time.Time
 
 	cluster  *cluster.Cluster
+	vms      *virt.Manager // nil until libvirtd first answered (under mu)
+	stopVirt context.CancelFunc
 	api      *api.Server
 	checking sync.Mutex // one health run at a time
 	stop     chan struct{}
@@ -174,6 +181,9 @@ func (a *Agent) Start(ctx context.Context) error {
 		}
 	}
 	go a.checkHealth(context.WithoutCancel(ctx))
+	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a.stopVirt = cancel
+	a.connectLibvirt(vctx, libvirtWait)
 	a.notify.Notify("READY=1")
 	a.status()
 	return nil
@@ -301,6 +311,12 @@ func (a *Agent) Shutdown() error {
 		a.stopOnce.Do(func() { close(a.stop) })
 		if a.api != nil {
 			err = a.api.Close()
+		}
+		if a.stopVirt != nil {
+			a.stopVirt()
+		}
+		if m, merr := a.manager(); merr == nil {
+			err = errors.Join(err, m.Conn().Close())
 		}
 		if a.cluster != nil {
 			err = errors.Join(err, a.cluster.Shutdown())

@@ -123,6 +123,12 @@ func (b backend) Keys(_ context.Context, r api.KeyRequest) (api.KeyResponse, err
 
 func (b backend) Reload(context.Context) error { return b.a.Reload() }
 
+func (b backend) VM(ctx context.Context, r api.VMRequest) (api.VMResponse, error) {
+	return b.a.vm(ctx, r)
+}
+
+func (b backend) Images(ctx context.Context) (api.ImagesResponse, error) { return b.a.images(ctx) }
+
 // ClusterPreflight asks every member for its clock, its preflight report and
 // what it sees probing the others' ports, and judges the cluster.
 func (b backend) ClusterPreflight(ctx context.Context, r api.ClusterPreflightRequest) (*cluster.Report, error) {

@@ -64,6 +64,8 @@ func (a *Agent) answer(q *serf.Query) {
 		out = []byte(strconv.FormatInt(time.Now().UnixNano(), 10))
 	case queryPreflight:
 		out, err = a.preflightReply(ctx)
+	case queryVM:
+		out, err = a.answerVM(ctx, q.Payload)
 	case queryProbe:
 		var req probeRequest
 		if err = unzjson(q.Payload, &req); err == nil {

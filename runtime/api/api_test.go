@@ -33,6 +33,13 @@ func (f *fake) ClusterPreflight(context.Context, ClusterPreflightRequest) (*clus
 	return &cluster.Report{Profile: "vmnode"}, nil
 }
 func (f *fake) Reload(context.Context) error { return nil }
+func (f *fake) VM(_ context.Context, r VMRequest) (VMResponse, error) {
+	if r.Name == "" {
+		return VMResponse{}, UserError{errors.New("which VM? give its name")}
+	}
+	return VMResponse{VM: &VM{Name: r.Name, State: "running"}}, nil
+}
+func (f *fake) Images(context.Context) (ImagesResponse, error) { return ImagesResponse{}, nil }
 
 func TestSocketRoundTripAndErrors(t *testing.T) {
 	if os.Geteuid() != 0 {

@@ -25,6 +25,8 @@ type Backend interface {
 	Keys(ctx context.Context, r KeyRequest) (KeyResponse, error)
 	ClusterPreflight(ctx context.Context, r ClusterPreflightRequest) (*cluster.Report, error)
 	Reload(ctx context.Context) error
+	VM(ctx context.Context, r VMRequest) (VMResponse, error)
+	Images(ctx context.Context) (ImagesResponse, error)
 }
 
 // UserError marks a request the user got wrong (400) rather than a failure
@@ -141,6 +143,14 @@ func routes(b Backend, log *slog.Logger) http.Handler {
 		return b.ClusterPreflight(r.Context(), req)
 	})
 	handle("POST /v1/reload", func(r *http.Request) (any, error) { return nil, b.Reload(r.Context()) })
+	handle("POST /v1/vm", func(r *http.Request) (any, error) {
+		var req VMRequest
+		if err := decode(r.Body, &req); err != nil {
+			return nil, err
+		}
+		return b.VM(r.Context(), req)
+	})
+	handle("GET /v1/images", func(r *http.Request) (any, error) { return b.Images(r.Context()) })
 	return mux
 }
 

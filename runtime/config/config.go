@@ -38,6 +38,7 @@ type Config struct {
 	Provision Provision `yaml:"provision" mapstructure:"provision"`
 	Agent     Agent     `yaml:"agent" mapstructure:"agent"`
 	Cluster   Cluster   `yaml:"cluster" mapstructure:"cluster"`
+	VM        VM        `yaml:"vm" mapstructure:"vm"`
 	Log       Log       `yaml:"log" mapstructure:"log"`
 
 	File string `yaml:"-" mapstructure:"-"` // the file read, "" when none
@@ -91,6 +92,18 @@ type Cluster struct {
 	MaxHosts int `yaml:"max_hosts" mapstructure:"max_hosts"` // joins beyond this are refused
 }
 
+// VM configures how the agent runs VMs through libvirt.
+type VM struct {
+	LibvirtSocket string  `yaml:"libvirt_socket" mapstructure:"libvirt_socket"` // libvirtd's unix socket
+	LibvirtURI    string  `yaml:"libvirt_uri" mapstructure:"libvirt_uri"`       // the driver behind it
+	DomainType    string  `yaml:"domain_type" mapstructure:"domain_type"`       // auto (kvm when /dev/kvm is usable), kvm, or qemu (emulation)
+	Network       string  `yaml:"network" mapstructure:"network"`               // libvirt network of NICs given no network= or bridge=
+	VNCListen     string  `yaml:"vnc_listen" mapstructure:"vnc_listen"`         // consoles listen here; default: the agent's advertise address
+	ReservedMiB   int     `yaml:"reserved_memory_mib" mapstructure:"reserved_memory_mib"`
+	ReservedCPUs  int     `yaml:"reserved_cpus" mapstructure:"reserved_cpus"`
+	CPUOvercommit float64 `yaml:"cpu_overcommit" mapstructure:"cpu_overcommit"` // vCPUs per thread left to VMs
+}
+
 // Log configures logging on stderr.
 type Log struct {
 	Level string `yaml:"level" mapstructure:"level"` // debug, info, warn, error
@@ -125,7 +138,16 @@ func Defaults() Config {
 			HealthInterval: 5 * time.Minute,
 		},
 		Cluster: Cluster{MaxHosts: 7},
-		Log:     Log{Level: "info"},
+		VM: VM{
+			LibvirtSocket: "/run/libvirt/libvirt-sock",
+			LibvirtURI:    "qemu:///system",
+			DomainType:    "auto",
+			Network:       "default",
+			ReservedMiB:   1024,
+			ReservedCPUs:  1,
+			CPUOvercommit: 4,
+		},
+		Log: Log{Level: "info"},
 	}
 }
 
@@ -162,6 +184,14 @@ func Load(o Options) (Config, error) {
 	v.SetDefault("agent.gossip", def.Agent.Gossip)
 	v.SetDefault("agent.health_interval", def.Agent.HealthInterval)
 	v.SetDefault("cluster.max_hosts", def.Cluster.MaxHosts)
+	v.SetDefault("vm.libvirt_socket", def.VM.LibvirtSocket)
+	v.SetDefault("vm.libvirt_uri", def.VM.LibvirtURI)
+	v.SetDefault("vm.domain_type", def.VM.DomainType)
+	v.SetDefault("vm.network", def.VM.Network)
+	v.SetDefault("vm.vnc_listen", def.VM.VNCListen)
+	v.SetDefault("vm.reserved_memory_mib", def.VM.ReservedMiB)
+	v.SetDefault("vm.reserved_cpus", def.VM.ReservedCPUs)
+	v.SetDefault("vm.cpu_overcommit", def.VM.CPUOvercommit)
 	v.SetDefault("log.level", def.Log.Level)
 
 	file, data, err := readFile(o.File)
@@ -284,6 +314,25 @@ func validate(file string, data []byte, c Config, known []string) error {
 	}
 	if c.Cluster.MaxHosts < 0 {
 		bad("cluster.max_hosts", "max_hosts must be positive")
+	}
+	switch c.VM.DomainType {
+	case "", "auto", "kvm", "qemu":
+	default:
+		bad("vm.domain_type", "domain type %q: want auto, kvm or qemu", c.VM.DomainType)
+	}
+	if a := c.VM.VNCListen; a != "" {
+		if _, err := netip.ParseAddr(a); err != nil {
+			bad("vm.vnc_listen", "%q is not an IP address", a)
+		}
+	}
+	if c.VM.ReservedMiB < 0 {
+		bad("vm.reserved_memory_mib", "must be 0 or more")
+	}
+	if c.VM.ReservedCPUs < 0 {
+		bad("vm.reserved_cpus", "must be 0 or more")
+	}
+	if c.VM.CPUOvercommit < 0 {
+		bad("vm.cpu_overcommit", "must be positive, e.g. 4 (vCPUs per thread)")
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

@@ -6,4 +6,9 @@
 // bridge, with processes started in them (Host.Start) and a network that
 // tests can cut (Net.Cut), partition (Net.Partition) and heal, all removed when
 // the test ends.
+//
+// Host.StartLibvirtd gives a host a libvirtd of its own: it runs in the
+// host's namespace with private state, listens on TCP at the host's address
+// and has a distinct host UUID, so that domains live-migrate between the
+// hosts of a Net. The machine's own libvirtd is left alone.
 package lab
