@@ -78,7 +78,7 @@ func newImageListCmd(g *globals) *cobra.Command {
 				return &exitError{code: 1, err: err}
 			}
 			if len(resp.Missing) > 0 {
-				fmt.Fprintf(g.stderr, "warning: %s did not answer: their images are not shown\n", strings.Join(resp.Missing, ", "))
+				fmt.Fprintf(g.stderr, "warning: the images of %s are not shown\n", strings.Join(resp.Missing, ", "))
 			}
 			if output == "json" {
 				return writeJSON(g, orEmpty(resp.Images))

@@ -42,7 +42,7 @@ func vmCall(g *globals, cmd *cobra.Command, r api.VMRequest) (api.VMResponse, er
 		fmt.Fprintf(g.stderr, "warning: %s\n", w)
 	}
 	if len(resp.Missing) > 0 {
-		fmt.Fprintf(g.stderr, "warning: %s did not answer: their VMs are not shown\n", strings.Join(resp.Missing, ", "))
+		fmt.Fprintf(g.stderr, "warning: the VMs of %s are not shown\n", strings.Join(resp.Missing, ", "))
 	}
 	if err != nil {
 		return resp, &exitError{code: 1, err: err}

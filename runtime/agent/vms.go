@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/serf/serf"
@@ -294,7 +295,7 @@ func (a *Agent) locate(ctx context.Context, name string) (api.VM, map[string]hos
 	}
 	msg := fmt.Sprintf("no VM named %q in the cluster", name)
 	if len(missing) > 0 {
-		msg += fmt.Sprintf(" (%v did not answer: their VMs are not known)", missing)
+		msg += fmt.Sprintf("; not known: the VMs of %s", strings.Join(missing, ", "))
 	}
 	return api.VM{}, nil, missing, api.UserError{Err: errors.New(msg)}
 }
@@ -306,9 +307,13 @@ func (a *Agent) clusterList(ctx context.Context) (map[string]hostList, []string,
 		return nil, nil, err
 	}
 	alive := map[string]bool{}
+	var missing []string
 	for _, m := range a.cluster.Members() {
-		if m.Status == rc.Alive {
+		switch m.Status {
+		case rc.Alive:
 			alive[m.Name] = true
+		case rc.Failed:
+			missing = append(missing, m.Name+" (failed)")
 		}
 	}
 	answers, _, err := a.ask(queryVM, payload, listTimeout, len(alive))
@@ -326,10 +331,9 @@ func (a *Agent) clusterList(ctx context.Context) (map[string]hostList, []string,
 		l.Host.Alive = alive[name]
 		lists[name] = l
 	}
-	var missing []string
 	for name := range alive {
 		if _, ok := lists[name]; !ok {
-			missing = append(missing, name)
+			missing = append(missing, name+" (no answer)")
 		}
 	}
 	slices.Sort(missing)

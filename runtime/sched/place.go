@@ -140,14 +140,15 @@ func Place(r Request, hosts []Host, p Policy) (Choice, error) {
 }
 
 // Feasible tells whether some host could ever take the VM, empty: whether
-// its size is within the largest host's capacity. It catches `vm create`
+// its size is within the largest host's capacity and, for SR-IOV, some host
+// has virtual functions free. It catches `vm create`
 // requests that no start could satisfy.
 func Feasible(r Request, hosts []Host, p Policy) error {
 	var rejected []Rejection
 	for _, h := range hosts {
 		empty := h
 		empty.UsedMiB, empty.UsedVCPUs, empty.Maintenance, empty.Alive, empty.Libvirt, empty.Health = 0, 0, false, true, true, ""
-		empty.Images, empty.FreeVFs = []string{r.Image}, r.VFs
+		empty.Images = []string{r.Image} // images can be imported; VFs are hardware
 		if ok, why := Fits(r, empty, p); !ok {
 			rejected = append(rejected, Rejection{Host: h.Name, Reason: why})
 		}
