@@ -31,6 +31,12 @@ const machineLibvirt = "/run/libvirt/libvirt-sock"
 func startVMAgent(t *testing.T, h *lab.Host, name, key, socket, vncListen string) *labAgent {
 	t.Helper()
 	dir := t.TempDir()
+	// QEMU runs as libvirt's user: it must reach the disks under dir.
+	for _, d := range []string{filepath.Dir(dir), dir} {
+		if err := os.Chmod(d, 0o711); err != nil {
+			t.Fatal(err)
+		}
+	}
 	profile, err := filepath.Abs(filepath.Join("testdata", "profiles", "vmlab.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -225,10 +231,15 @@ func TestVMLifecycleOneHost(t *testing.T) {
 }
 
 func TestVMFromImageWithCloudInit(t *testing.T) {
+	// Its own libvirtd, so that the NIC's bridge lives in the lab host.
 	ln := lab.NewNet(t, 1)
-	a := startVMAgent(t, ln.Host(0), "h1", keyFile(t), machineLibvirt, "127.0.0.1")
+	h := ln.Host(0)
+	lv := h.StartLibvirtd(t)
+	if out, err := h.Command(t.Context(), "ip", "link", "add", "br0", "type", "bridge").CombinedOutput(); err != nil {
+		t.Fatalf("bridge: %v %s", err, out)
+	}
+	a := startVMAgent(t, h, "h1", keyFile(t), lv.Socket, "")
 	name := uniqueName("e2e-img")
-	cleanupDomain(t, machineLibvirt, name)
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.qcow2")
 	if out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", base, "64M").CombinedOutput(); err != nil {
@@ -254,7 +265,7 @@ func TestVMFromImageWithCloudInit(t *testing.T) {
 
 	keyLine := "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBNj7m0wWGQ0Tn8a8Jv7n1S4Kf9J2k3L4m5N6o7P8q9R e2e@vmnode"
 	out = a.ok(t, "vm", "create", name, "--image", "tiny", "--disk", "1G", "--memory", "64M", "--host", "h1",
-		"--nic", "e1000,network=default", "--cloud-init", "hostname="+name, "--cloud-init", "ssh-key="+keyLine)
+		"--nic", "e1000,bridge=br0", "--cloud-init", "hostname="+name, "--cloud-init", "ssh-key="+keyLine)
 	if !strings.Contains(out, "created on h1, shutoff") {
 		t.Errorf("create --host: %q", out)
 	}
@@ -266,15 +277,15 @@ func TestVMFromImageWithCloudInit(t *testing.T) {
 	if err != nil || !strings.Contains(string(info), `"backing-filename"`) || !strings.Contains(string(info), `"virtual-size": 1073741824`) {
 		t.Errorf("overlay %s: %v\n%s", v.Disks[0], err, info)
 	}
-	xml, _ := virsh(machineLibvirt, "dumpxml", name)
-	for _, want := range []string{"<source file='" + v.Disks[0] + "'", "seed.iso", "device='cdrom'", "<model type='e1000'/>", "https://vmnode.dev/xmlns/vm/1"} {
+	xml, _ := virsh(lv.Socket, "dumpxml", name)
+	for _, want := range []string{"<source file='" + v.Disks[0] + "'", "seed.iso", "device='cdrom'", "<model type='e1000'/>", "<source bridge='br0'/>", "https://vmnode.dev/xmlns/vm/1"} {
 		if !strings.Contains(xml, want) {
 			t.Errorf("domain XML lacks %q", want)
 		}
 	}
 	// QEMU opens the overlay and the seed.
 	a.ok(t, "vm", "start", name)
-	if st := domState(t, machineLibvirt, name); st != "running" {
+	if st := domState(t, lv.Socket, name); st != "running" {
 		t.Errorf("libvirt says %s after starting the VM from its image", st)
 	}
 	a.ok(t, "vm", "stop", name, "--force")
@@ -286,7 +297,7 @@ func TestVMFromImageWithCloudInit(t *testing.T) {
 	if _, err := os.Stat(filepath.Dir(v.Disks[0])); !os.IsNotExist(err) {
 		t.Errorf("the VM's disk directory survived delete: %v", err)
 	}
-	if st := domState(t, machineLibvirt, name); st != "absent" {
+	if st := domState(t, lv.Socket, name); st != "absent" {
 		t.Errorf("libvirt still has %s: %s", name, st)
 	}
 }

@@ -48,6 +48,9 @@ func (s *Store) PrepareDisks(ctx context.Context, vm, image string, sizeBytes in
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return nil, fmt.Errorf("prepare disks for VM %s: %w", vm, err)
 	}
+	if err := s.reachable(); err != nil {
+		return nil, fmt.Errorf("prepare disks for VM %s: %w", vm, err)
+	}
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("disks for VM %s already exist at %s: delete the VM or remove the directory", vm, dir)

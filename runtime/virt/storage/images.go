@@ -85,6 +85,9 @@ func (s *Store) Import(ctx context.Context, file, name, wantSHA256 string, progr
 	if err := os.MkdirAll(s.imagesDir(), 0o755); err != nil {
 		return Image{}, err
 	}
+	if err := s.reachable(); err != nil {
+		return Image{}, err
+	}
 	tmp, err := os.CreateTemp(s.imagesDir(), ".import-"+name+"-*.tmp")
 	if err != nil {
 		return Image{}, err

@@ -74,3 +74,20 @@ func writeFileAtomic(path string, data []byte) (err error) {
 	}
 	return nil
 }
+
+// reachable lets QEMU, which libvirt runs as its own user, reach the store:
+// the data directory (0700 when systemd made it) gets the search bit for
+// others, which lets them open the paths they know but not list anything.
+// The disks themselves are given to QEMU's user by libvirt at start.
+func (s *Store) reachable() error {
+	st, err := os.Stat(s.Dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o001 == 0 {
+		if err := os.Chmod(s.Dir, st.Mode().Perm()|0o011); err != nil {
+			return fmt.Errorf("let QEMU reach %s: %w", s.Dir, err)
+		}
+	}
+	return nil
+}
