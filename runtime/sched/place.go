@@ -131,7 +131,10 @@ func Place(r Request, hosts []Host, p Policy) (Choice, error) {
 	best := fit[0]
 	reason := fmt.Sprintf("most free memory after placement: %d MiB of %d", free(best), best.MemoryMiB)
 	if len(fit) > 1 && free(fit[1]) == free(best) {
-		reason = fmt.Sprintf("%d MiB free after placement, as much as %s, and the lighter CPU load (%.2f vCPUs per thread)", free(best), fit[1].Name, load(best))
+		reason = fmt.Sprintf("%d MiB free after placement, as much as %s, and the lighter CPU load (%.2f vCPUs per thread against %.2f)", free(best), fit[1].Name, load(best), load(fit[1]))
+		if load(fit[1]) == load(best) {
+			reason = fmt.Sprintf("%d MiB free after placement and %.2f vCPUs per thread, as %s: the first by name", free(best), load(best), fit[1].Name)
+		}
 	}
 	if len(fit) == 1 {
 		reason = fmt.Sprintf("the only host that fits (%d MiB free after placement)", free(best))

@@ -26,7 +26,7 @@ func TestPlace(t *testing.T) {
 			func() Host { h := host("h1", 8192, 0); h.UsedVCPUs = 6; return h }(),
 			func() Host { h := host("h2", 8192, 0); h.UsedVCPUs = 2; return h }(),
 		}, "h2", "lighter CPU load", nil},
-		{"tie broken by name", small, []Host{host("h2", 8192, 0), host("h1", 8192, 0)}, "h1", "as much as h2", nil},
+		{"tie broken by name", small, []Host{host("h2", 8192, 0), host("h1", 8192, 0)}, "h1", "as h2: the first by name", nil},
 		{"only one fits", Request{VCPUs: 1, MemoryMiB: 6000}, []Host{host("h1", 8192, 0), host("h2", 4096, 0)}, "h1", "the only host",
 			map[string]string{"h2": "not enough memory: 3072 MiB free"}},
 		{"failed, maintenance, unhealthy, no libvirt are skipped", small, []Host{
