@@ -20,6 +20,9 @@ var errNoLibvirt = errors.New("this host's agent is not connected to libvirtd (i
 // reconnects by itself and the VM view follows libvirt's events.
 func (a *Agent) connectLibvirt(ctx context.Context, wait time.Duration) {
 	ready := make(chan struct{})
+	if _, err := os.Stat(a.Config().VM.LibvirtSocket); err != nil {
+		wait = 0 // no libvirtd here (yet): nothing to wait for
+	}
 	go func() {
 		delay := 250 * time.Millisecond
 		for attempt := 0; ; attempt++ {
@@ -46,7 +49,7 @@ func (a *Agent) connectLibvirt(ctx context.Context, wait time.Duration) {
 	}()
 	select {
 	case <-ready:
-	case <-time.After(wait):
+	case <-time.After(max(wait, time.Millisecond)):
 		a.log.Warn("starting without libvirt; VMs are unavailable here until libvirtd answers")
 	}
 }
