@@ -66,6 +66,12 @@ func (a *Agent) vm(ctx context.Context, r api.VMRequest) (api.VMResponse, error)
 	if r.Name == "" {
 		return api.VMResponse{}, userErr("which VM? give its name")
 	}
+	if err := domain.ValidName(r.Name); err != nil {
+		return api.VMResponse{}, api.UserError{Err: err}
+	}
+	if a.hasLocally(r.Name) {
+		return a.vmLocal(ctx, r) // no need to ask the cluster
+	}
 	v, _, missing, err := a.locate(ctx, r.Name)
 	if err != nil {
 		return api.VMResponse{}, err
@@ -80,6 +86,19 @@ func (a *Agent) vm(ctx context.Context, r api.VMRequest) (api.VMResponse, error)
 	resp, err := a.onMember(ctx, where, r)
 	resp.Missing = missing
 	return resp, err
+}
+
+// hasLocally tells whether the VM is defined here or pending here.
+func (a *Agent) hasLocally(name string) bool {
+	if _, ok, _ := a.loadPending(name); ok {
+		return true
+	}
+	m, err := a.manager()
+	if err != nil {
+		return false
+	}
+	_, ok := m.VM(name)
+	return ok
 }
 
 // create checks the request against the whole cluster, then defines the VM

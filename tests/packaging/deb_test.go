@@ -32,7 +32,7 @@ func TestDeb(t *testing.T) {
 	for _, d := range strings.Split(field("Depends"), ",") {
 		deps[strings.TrimSpace(d)] = true
 	}
-	for _, want := range []string{"libvirt-daemon-system", "qemu-system-x86 | qemu-kvm", "nftables", "chrony", "dmidecode", "python3"} {
+	for _, want := range []string{"libvirt-daemon-system", "qemu-system-x86 | qemu-kvm", "qemu-utils", "nftables", "chrony", "dmidecode", "python3"} {
 		if !deps[want] {
 			t.Errorf("Depends: %q is missing from %q", want, field("Depends"))
 		}

@@ -26,7 +26,7 @@ func TestRPM(t *testing.T) {
 	}
 
 	requires := strings.Fields(run(t, "rpm", "-qp", "--requires", a.RPM))
-	for _, want := range []string{"libvirt-daemon-kvm", "qemu-kvm", "nftables", "chrony", "dmidecode", "python3"} {
+	for _, want := range []string{"libvirt-daemon-kvm", "qemu-kvm", "qemu-img", "nftables", "chrony", "dmidecode", "python3"} {
 		if !slices.Contains(requires, want) {
 			t.Errorf("requires: %s is missing from %v", want, requires)
 		}
