@@ -15,7 +15,13 @@
 //   - lifecycle events on one channel for the Conn's life (Events), with
 //     readable details and an Unexpected flag for VMs that died unasked,
 //     plus EventDisconnected and EventResync markers around connection outages;
+//   - peer-to-peer live and offline migration with progress and abort on
+//     cancel (Migrate);
 //   - host facts (NodeInfo, Versions).
+//
+// On top of the Conn, the Manager (manager.go) is this host's VMs: a view
+// kept current from the events, and create and delete that combine
+// storage, domain XML and libvirt without ever leaving half a VM.
 //
 // What it does not do: it never builds domain XML (runtime/virt/domain
 // does; XML comes in as bytes), never manages storage
@@ -23,7 +29,7 @@
 // connect, not on reconnect, not on Close. Policy (what to start, restart
 // or migrate) belongs to the caller.
 //
-// Imports: the adapter files (conn, events, ops, node) import only the
+// Imports: the adapter files (conn, events, ops, node, migrate) import only the
 // standard library and go-libvirt, and no go-libvirt type appears in the
 // exported API, so the library can be replaced behind it.
 package virt
