@@ -39,7 +39,9 @@ func (f *fake) VM(_ context.Context, r VMRequest) (VMResponse, error) {
 	}
 	return VMResponse{VM: &VM{Name: r.Name, State: "running"}}, nil
 }
-func (f *fake) Images(context.Context) (ImagesResponse, error) { return ImagesResponse{}, nil }
+func (f *fake) Images(context.Context) (ImagesResponse, error)          { return ImagesResponse{}, nil }
+func (f *fake) Host(context.Context, HostRequest) (HostResponse, error) { return HostResponse{}, nil }
+func (f *fake) HA(context.Context) (HAStatus, error)                    { return HAStatus{}, nil }
 
 func TestSocketRoundTripAndErrors(t *testing.T) {
 	if os.Geteuid() != 0 {

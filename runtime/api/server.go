@@ -27,6 +27,8 @@ type Backend interface {
 	Reload(ctx context.Context) error
 	VM(ctx context.Context, r VMRequest) (VMResponse, error)
 	Images(ctx context.Context) (ImagesResponse, error)
+	Host(ctx context.Context, r HostRequest) (HostResponse, error)
+	HA(ctx context.Context) (HAStatus, error)
 }
 
 // UserError marks a request the user got wrong (400) rather than a failure
@@ -151,6 +153,14 @@ func routes(b Backend, log *slog.Logger) http.Handler {
 		return b.VM(r.Context(), req)
 	})
 	handle("GET /v1/images", func(r *http.Request) (any, error) { return b.Images(r.Context()) })
+	handle("POST /v1/host", func(r *http.Request) (any, error) {
+		var req HostRequest
+		if err := decode(r.Body, &req); err != nil {
+			return nil, err
+		}
+		return b.Host(r.Context(), req)
+	})
+	handle("GET /v1/ha", func(r *http.Request) (any, error) { return b.HA(r.Context()) })
 	return mux
 }
 

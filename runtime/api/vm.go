@@ -34,6 +34,12 @@ type VMRequest struct {
 	// the host chosen, keeping the time it was created.
 	StartNow bool      `json:"start_now,omitempty"`
 	Created  time.Time `json:"created,omitzero"`
+	// To is where migrate moves the VM; Offline moves a stopped VM's
+	// definition only.
+	To      string `json:"to,omitempty"`
+	Offline bool   `json:"offline,omitempty"`
+	// Passive is the passive host given to ha-enable.
+	Passive string `json:"passive,omitempty"`
 }
 
 // VMSpec is what `vm create` asks for.
@@ -127,8 +133,9 @@ type VMResponse struct {
 	Placement *Placement `json:"placement,omitempty"`
 	Forced    bool       `json:"forced,omitempty"` // shutdown: the guest did not stop in time and was destroyed
 	// Missing are members that did not answer, so their VMs are not listed.
-	Missing  []string `json:"missing,omitempty"`
-	Warnings []string `json:"warnings,omitempty"`
+	Missing   []string   `json:"missing,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
+	Migration *Migration `json:"migration,omitempty"`
 }
 
 // Image is a base image and the members that have it.

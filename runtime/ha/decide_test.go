@@ -25,14 +25,14 @@ var (
 func peer(vms map[string]Seen, heard map[string]time.Duration) Member {
 	h := map[string]time.Duration{"h1": 100 * time.Millisecond, "h2": 100 * time.Millisecond, "h3": 100 * time.Millisecond}
 	maps.Copy(h, heard)
-	return Member{Status: Alive, LastHeard: now.Add(-100 * time.Millisecond), Healthy: true,
+	return Member{Status: Alive, LastHeard: now.Add(-100 * time.Millisecond), LastExchange: now.Add(-100 * time.Millisecond), Healthy: true,
 		Report: &Report{Quorate: true, Heard: h, VMs: vms}}
 }
 
 // gone is a member last heard from ago, with its status in gossip and its
 // last report (stale).
 func gone(status Status, ago time.Duration, vms map[string]Seen) Member {
-	return Member{Status: status, LastHeard: now.Add(-ago), Healthy: true,
+	return Member{Status: status, LastHeard: now.Add(-ago), LastExchange: now.Add(-ago), Healthy: true,
 		Report: &Report{Quorate: true, Heard: map[string]time.Duration{}, VMs: vms}}
 }
 
@@ -342,8 +342,8 @@ func converge(t *testing.T, s State, acts []Action) {
 func TestFailoverTimeline(t *testing.T) {
 	lost := now.Add(-time.Minute) // the last exchange with h1
 	view := func(at time.Time, status Status) State {
-		h1 := Member{Status: status, LastHeard: lost, Report: &Report{VMs: map[string]Seen{"vm1": seen(rec1, true)}}}
-		h3 := Member{Status: Alive, LastHeard: at, Healthy: true, Report: &Report{Quorate: true,
+		h1 := Member{Status: status, LastHeard: lost, LastExchange: lost, Report: &Report{VMs: map[string]Seen{"vm1": seen(rec1, true)}}}
+		h3 := Member{Status: Alive, LastHeard: at, LastExchange: at, Healthy: true, Report: &Report{Quorate: true,
 			Heard: map[string]time.Duration{"h1": at.Sub(lost), "h2": 0}}}
 		return state("h2", stopped(rec1), map[string]Member{"h1": h1, "h3": h3})
 	}
@@ -489,5 +489,24 @@ func TestDecideIsDeterministicAndOrdered(t *testing.T) {
 		if again := Decide(s, now); !slices.Equal(again, first) {
 			t.Fatalf("Decide changed its answer: %v then %v", first, again)
 		}
+	}
+}
+
+// A one-way link: this host hears h2 and h3 ask for its report, but their
+// answers to its own requests are lost. It heard them (they are not silent)
+// but has exchanged with no one: no lease, so its copy goes.
+func TestOneWayHearingGivesNoLease(t *testing.T) {
+	asked := func() Member {
+		m := peer(nil, nil)
+		m.LastExchange = now.Add(-time.Minute)
+		return m
+	}
+	s := state("h1", running(rec1), map[string]Member{"h2": asked(), "h3": asked()})
+	acts := Decide(s, now)
+	if len(acts) == 0 || acts[0].Kind != Destroy {
+		t.Fatalf("want the copy destroyed without a lease, got %v", acts)
+	}
+	if q := s.Quorum(now); q.Has() {
+		t.Fatalf("quorum from one-way hearing: %v", q)
 	}
 }

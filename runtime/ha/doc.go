@@ -17,14 +17,18 @@
 // passive host, desired state. A failover or switchover writes a new record
 // with the next epoch; the newest record (Record.Newer) wins everywhere.
 //
-// Hosts exchange reports (State.Report) push-pull: a host that hears from a
-// peer is heard by it at the same moment. Member.LastHeard is the last such
-// exchange. A member is in contact if it is alive in gossip and its last
-// report is younger than Skew. Every member counts toward the majority, left
+// Hosts exchange reports (State.Report) push-pull: a host asks every peer
+// for its report, and a peer asked is thereby hearing from the asker.
+// Member.LastHeard is the last time anything came from the member (silence
+// is judged by it); Member.LastExchange is when the last answered request
+// was sent (the lease and contact are judged by it), so a host never counts
+// a peer that cannot hear it. A member is in contact if it is alive in
+// gossip and its last report answers a request younger than Skew. Every member counts toward the majority, left
 // and failed ones included, until an operator removes it.
 //
 // The lease: a host holds it until FenceTimeout after the last moment it
-// had exchanged with a majority of the hosts (itself included).
+// had exchanged with a majority of the hosts (itself included), by
+// LastExchange.
 //
 // Silence: a host out of contact is silent if a majority of the hosts (this
 // one by its own LastHeard, members in contact by their reports' Heard) have

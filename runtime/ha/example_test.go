@@ -16,8 +16,8 @@ func ExampleDecide() {
 	s := ha.State{
 		Self: "h2", Start: start, Healthy: true, Timers: ha.DefaultTimers(),
 		Members: map[string]ha.Member{
-			"h1": {Status: ha.Failed, LastHeard: now.Add(-11 * time.Second)},
-			"h3": {Status: ha.Alive, LastHeard: now, Healthy: true, Report: &ha.Report{
+			"h1": {Status: ha.Failed, LastHeard: now.Add(-11 * time.Second), LastExchange: now.Add(-11 * time.Second)},
+			"h3": {Status: ha.Alive, LastHeard: now, LastExchange: now, Healthy: true, Report: &ha.Report{
 				Quorate: true, Heard: map[string]time.Duration{"h1": 11 * time.Second, "h2": 0}}},
 		},
 		VMs: []ha.VM{{Name: "vm1", Record: rec}},

@@ -246,7 +246,7 @@ func (s *sim) state(h *simHost) State {
 	clear(h.scratch)
 	st := State{Self: h.name, Start: h.start, Healthy: h.healthy, Maintenance: h.maint, Members: h.scratch, Timers: s.timers}
 	for name, m := range h.members {
-		st.Members[name] = Member{Status: m.status, LastHeard: m.lastHeard, Healthy: m.healthy, Maintenance: m.maint, Report: m.report}
+		st.Members[name] = Member{Status: m.status, LastHeard: m.lastHeard, LastExchange: m.lastHeard, Healthy: m.healthy, Maintenance: m.maint, Report: m.report}
 	}
 	for _, name := range s.vms {
 		vm := h.vms[name]

@@ -121,14 +121,22 @@ type Report struct {
 // Member is another host as this host sees it.
 type Member struct {
 	Status Status `json:"status"`
-	// LastHeard is the last time (monotonic) this host exchanged a report
-	// with it, in either direction; zero if never since the agent started.
+	// LastHeard is the last time (monotonic) this host heard anything from
+	// it: a request for its report or an answer to its own; zero if never
+	// since the agent started. Silence is judged by it.
 	LastHeard time.Time `json:"last_heard,omitzero"`
+	// LastExchange is when this host sent the last request for a report that
+	// it answered: a round trip, stamped at its start, so never later than
+	// the member's own LastHeard of this host. The lease and contact are
+	// judged by it: a one-way link (this host hears the member, the member
+	// does not hear it) gives neither.
+	LastExchange time.Time `json:"last_exchange,omitzero"`
 	// Healthy: its local checks pass (Serf tags).
 	Healthy bool `json:"healthy"`
 	// Maintenance: it is being drained (Serf tags).
 	Maintenance bool `json:"maintenance"`
-	// Report is its last report, received at LastHeard; nil if none.
+	// Report is its last report, the answer to the exchange at
+	// LastExchange; nil if none.
 	Report *Report `json:"report,omitempty"`
 }
 
@@ -180,10 +188,10 @@ func (q Quorum) String() string {
 	return fmt.Sprintf("%s (%d/%d hosts in contact, %d needed)", verdict, q.InContact, q.Hosts, q.Needed)
 }
 
-// inContact reports whether m answered within Skew, with a report, and is
-// alive in gossip.
+// inContact reports whether m answered a request sent within Skew, with a
+// report, and is alive in gossip.
 func (s State) inContact(m Member, now time.Time) bool {
-	return m.Status == Alive && m.Report != nil && !m.LastHeard.IsZero() && now.Sub(m.LastHeard) <= s.Timers.Skew
+	return m.Status == Alive && m.Report != nil && !m.LastExchange.IsZero() && now.Sub(m.LastExchange) <= s.Timers.Skew
 }
 
 // counted are the names of the members, sorted; they all count as hosts.
@@ -210,8 +218,8 @@ func (s State) quorum(names []string, now time.Time) Quorum {
 		if s.inContact(m, now) {
 			q.InContact++
 		}
-		if !m.LastHeard.IsZero() && !m.LastHeard.After(now) {
-			heard = append(heard, m.LastHeard)
+		if !m.LastExchange.IsZero() && !m.LastExchange.After(now) {
+			heard = append(heard, m.LastExchange)
 		}
 	}
 	if len(heard) >= q.Needed {
