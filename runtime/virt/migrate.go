@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
+
+	"github.com/vmnode/vmnode/runtime/virt/domain"
 )
 
 const (
@@ -38,6 +40,14 @@ type MigrateOptions struct {
 	// Bandwidth caps the migration's memory transfer in MiB/s; 0 leaves it
 	// to libvirt (unlimited by default).
 	Bandwidth uint64
+	// Meta, if set, is the metadata the domain gets on the target, in the
+	// same step as the migration (the destination and persistent XML): the
+	// new owner's record is in place the moment the domain runs there.
+	Meta *domain.Meta
+	// KeepSource keeps the (shut-off) definition here: an HA VM's old
+	// active host becomes its passive one. Without it the definition here
+	// is removed.
+	KeepSource bool
 	// Progress, if set, is called about every 200 ms while a migration job
 	// runs, one call at a time on a goroutine of Migrate's, and never after
 	// Migrate has returned. It must not block.
@@ -127,7 +137,10 @@ func (c *Conn) Migrate(ctx context.Context, name string, o MigrateOptions) error
 		return fail(err)
 	}
 
-	flags := libvirt.MigratePeer2peer | libvirt.MigratePersistDest | libvirt.MigrateUndefineSource
+	flags := libvirt.MigratePeer2peer | libvirt.MigratePersistDest
+	if !o.KeepSource {
+		flags |= libvirt.MigrateUndefineSource
+	}
 	if o.Live {
 		flags |= libvirt.MigrateLive
 	} else {
@@ -139,6 +152,13 @@ func (c *Conn) Migrate(ctx context.Context, name string, o MigrateOptions) error
 			Field: libvirt.MigrateParamBandwidth,
 			Value: *libvirt.NewTypedParamValueUllong(o.Bandwidth),
 		})
+	}
+	if o.Meta != nil {
+		xp, err := destXML(l, dom, *o.Meta, o.Live)
+		if err != nil {
+			return fail(c.translate(l, err))
+		}
+		params = append(params, xp...)
 	}
 
 	done := make(chan error, 1)
@@ -200,6 +220,31 @@ func (c *Conn) Migrate(ctx context.Context, name string, o MigrateOptions) error
 	case <-t.C:
 		return fail(fmt.Errorf("%w, but libvirt has not ended the migration %s after the abort: it may still complete", ctx.Err(), abortTimeout))
 	}
+}
+
+// destXML is the domain's XML with m as its metadata, for the target: the
+// running definition (live) and the persistent one.
+func destXML(l *libvirt.Libvirt, dom libvirt.Domain, m domain.Meta, live bool) ([]libvirt.TypedParam, error) {
+	var out []libvirt.TypedParam
+	add := func(field string, flags libvirt.DomainXMLFlags) error {
+		x, err := l.DomainGetXMLDesc(dom, flags|libvirt.DomainXMLSecure|libvirt.DomainXMLMigratable)
+		if err != nil {
+			return err
+		}
+		b, err := domain.WithMeta([]byte(x), m)
+		if err != nil {
+			return err
+		}
+		out = append(out, libvirt.TypedParam{Field: field, Value: *libvirt.NewTypedParamValueString(string(b))})
+		return nil
+	}
+	if live {
+		if err := add(libvirt.MigrateParamDestXML, 0); err != nil {
+			return nil, err
+		}
+		return out, add(libvirt.MigrateParamPersistXML, libvirt.DomainXMLInactive)
+	}
+	return out, add(libvirt.MigrateParamDestXML, libvirt.DomainXMLInactive)
 }
 
 // poller reports a migration job's progress until closed.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"github.com/vmnode/vmnode/runtime/virt/domain"
 	"github.com/vmnode/vmnode/tests/lab"
 )
 
@@ -292,6 +294,55 @@ func TestMigrate(t *testing.T) {
 		t.Logf("live migration h2 -> h1, 64 MiB guest, no bandwidth cap: %s", time.Since(start).Round(time.Millisecond))
 		requireDomain(t, c1, "h1", off, StateRunning)
 		refuteDomain(t, c2, "h2", off)
+	})
+
+	// An HA switchover: the record travels with the domain, and the old
+	// active keeps its definition (shut off) as the new passive.
+	t.Run("record", func(t *testing.T) {
+		ha := testName("mig-ha")
+		meta := domain.Meta{Owner: "h1", Epoch: 3, HA: domain.HA{Enabled: true, Passive: "h2"}, Desired: "running"}
+		el, err := domain.MetaXML(meta)
+		must(t, err)
+		x := strings.Replace(string(migrateDomainXML(ha, 64)), "<vcpu>", "<metadata>"+el+"</metadata>\n  <vcpu>", 1)
+		must(t, c1.Define(ctx, []byte(x)))
+		must(t, c1.Start(ctx, ha))
+		model, err := c1.CPUModel(ctx, ha)
+		must(t, err)
+		models, err := c2.CPUModels(ctx, "qemu")
+		must(t, err)
+		if model == "" || !slices.Contains(models, model) {
+			t.Errorf("the guest's CPU model %q is not among h2's usable models %v", model, models)
+		}
+		next := meta
+		next.Owner, next.HA.Passive, next.Epoch = "h2", "h1", 4
+		must(t, c1.Migrate(ctx, ha, MigrateOptions{DestURI: lv2.URI, Live: true, Meta: &next, KeepSource: true}))
+		d := requireDomain(t, c2, "h2", ha, StateRunning)
+		for _, flags := range []libvirt.DomainXMLFlags{0, libvirt.DomainXMLInactive} {
+			var got string
+			must(t, c2.do(ctx, func(l *libvirt.Libvirt) error {
+				dom, err := l.DomainLookupByName(ha)
+				if err == nil {
+					got, err = l.DomainGetXMLDesc(dom, flags)
+				}
+				return err
+			}))
+			p, err := domain.Parse([]byte(got))
+			must(t, err)
+			if p.Spec.Meta.Owner != "h2" || p.Spec.Meta.Epoch != 4 || p.Spec.Meta.HA.Passive != "h1" {
+				t.Errorf("on h2 (xml flags %d): meta %+v, want owner h2 epoch 4 passive h1", flags, p.Spec.Meta)
+			}
+		}
+		old := requireDomain(t, c1, "h1", ha, StateShutoff)
+		if old.UUID != d.UUID {
+			t.Errorf("uuid %s on h1, %s on h2", old.UUID, d.UUID)
+		}
+		must(t, c1.SetMeta(ctx, ha, next))
+		p, err := domain.Parse([]byte(requireDomain(t, c1, "h1", ha, StateShutoff).XML))
+		must(t, err)
+		if p.Spec.Meta != next {
+			t.Errorf("SetMeta on h1: %+v, want %+v", p.Spec.Meta, next)
+		}
+		must(t, c2.Destroy(ctx, ha))
 	})
 }
 

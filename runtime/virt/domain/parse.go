@@ -200,10 +200,11 @@ func parsePCI(a *pciAddrXML) (string, error) {
 
 func parseMeta(v *vmMetaXML) (Meta, error) {
 	m := Meta{
-		Owner: v.Owner,
-		Image: v.Image,
-		Epoch: v.Epoch,
-		HA:    HA{Enabled: v.HA.Enabled, Passive: v.HA.Passive},
+		Owner:   v.Owner,
+		Image:   v.Image,
+		Epoch:   v.Epoch,
+		HA:      HA{Enabled: v.HA.Enabled, Passive: v.HA.Passive},
+		Desired: v.Desired,
 	}
 	if c := strings.TrimSpace(v.Created); c != "" {
 		t, err := time.Parse(time.RFC3339Nano, c)

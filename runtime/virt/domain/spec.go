@@ -8,7 +8,10 @@ import (
 // asked for at `vm create`, plus vmnode's own metadata. It is rendered into
 // libvirt domain XML by XML and read back from it by Parse.
 type Spec struct {
-	Name      string `json:"name"`
+	Name string `json:"name"`
+	// UUID is libvirt's; "" lets libvirt choose one. A VM defined on two
+	// hosts (HA) has the same UUID on both, as migration requires.
+	UUID      string `json:"uuid,omitempty"`
 	VCPUs     int    `json:"vcpus"`
 	MemoryMiB int    `json:"memory_mib"`
 	// Type is the libvirt domain type: "kvm" (hardware) or "qemu" (TCG,
@@ -69,6 +72,9 @@ type Meta struct {
 	// Epoch is the ownership generation; a failover increments it.
 	Epoch uint64 `json:"epoch"`
 	HA    HA     `json:"ha"`
+	// Desired is whether an HA VM should run ("running", "stopped"); part of
+	// its HA record with Epoch, Owner (the active host) and HA.Passive.
+	Desired string `json:"desired,omitempty"`
 }
 
 // HA are the VM's High Availability settings.

@@ -53,6 +53,7 @@ type vmMetaXML struct {
 	Image   string `xml:"image,omitempty"`
 	Epoch   uint64 `xml:"epoch"`
 	HA      haXML  `xml:"ha"`
+	Desired string `xml:"desired,omitempty"`
 }
 
 type haXML struct {
@@ -208,6 +209,7 @@ func render(s Spec) domainXML {
 	d := domainXML{
 		Type:          typ,
 		Name:          s.Name,
+		UUID:          s.UUID,
 		Metadata:      &metadataXML{VM: renderMeta(s.Meta)},
 		Memory:        memoryXML{Unit: "KiB", Value: kib},
 		CurrentMemory: &memoryXML{Unit: "KiB", Value: kib},
@@ -268,10 +270,11 @@ func render(s Spec) domainXML {
 
 func renderMeta(m Meta) *vmMetaXML {
 	v := &vmMetaXML{
-		Owner: m.Owner,
-		Image: m.Image,
-		Epoch: m.Epoch,
-		HA:    haXML{Enabled: m.HA.Enabled, Passive: m.HA.Passive},
+		Owner:   m.Owner,
+		Image:   m.Image,
+		Epoch:   m.Epoch,
+		HA:      haXML{Enabled: m.HA.Enabled, Passive: m.HA.Passive},
+		Desired: m.Desired,
 	}
 	if !m.Created.IsZero() {
 		v.Created = m.Created.UTC().Format(time.RFC3339Nano)
