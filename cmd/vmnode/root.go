@@ -50,7 +50,7 @@ Reports go to stdout, logs to stderr.`,
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "", "log level on stderr: debug, info, warn or error (config log.level)")
 	root.AddCommand(newVersionCmd(g), newPreflightCmd(g), newProvisionCmd(g), newProfilesCmd(g),
 		newAgentCmd(g), newJoinCmd(g), newMembersCmd(g), newStatusCmd(g), newForceLeaveCmd(g),
-		newReloadCmd(g), newKeygenCmd(g), newKeysCmd(g), newVMCmd(g), newImageCmd(g), newDocsCmd(g))
+		newReloadCmd(g), newKeygenCmd(g), newKeysCmd(g), newVMCmd(g), newImageCmd(g), newHostCmd(g), newHACmd(g), newDocsCmd(g))
 	return root
 }
 

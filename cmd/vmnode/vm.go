@@ -23,10 +23,13 @@ any member: the agent that receives it reaches the host that has the VM.
 
 A VM created without --host is pending: it gets its host at its first start,
 chosen by the scheduler among the healthy members with enough free memory and
-CPU after reservations (or the one given with vm start --host).`,
+CPU after reservations (or the one given with vm start --host).
+
+vm migrate moves a VM to another host: live while it runs (a moment's pause at
+the end), its definition only when it is shut off.`,
 	}
 	cmd.AddCommand(newVMCreateCmd(g), newVMStartCmd(g), newVMShutdownCmd(g), newVMStopCmd(g), newVMRebootCmd(g),
-		newVMDeleteCmd(g), newVMListCmd(g), newVMShowCmd(g), newVMConsoleCmd(g))
+		newVMDeleteCmd(g), newVMListCmd(g), newVMShowCmd(g), newVMConsoleCmd(g), newVMMigrateCmd(g))
 	return cmd
 }
 

@@ -61,6 +61,13 @@ type Agent struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	shutOnce sync.Once
+
+	// High Availability and migrations (ha.go, exchange.go, migrate.go).
+	haMu   sync.Mutex
+	peers  map[string]*peer
+	haVMs  map[string]*haLocal
+	jobs   map[string]*api.Migration
+	haKick chan struct{}
 }
 
 // New checks the configuration and resolves the addresses; it does no I/O
@@ -97,6 +104,7 @@ func New(cfg config.Config, o Options) (*Agent, error) {
 	return &Agent{
 		opts: o, log: o.Log.With("component", "agent"), notify: o.Notifier, host: h,
 		advertise: adv, bind: bind, cfg: cfg, prof: prof, stop: make(chan struct{}),
+		peers: map[string]*peer{}, haVMs: map[string]*haLocal{}, jobs: map[string]*api.Migration{}, haKick: make(chan struct{}, 1),
 	}, nil
 }
 
@@ -156,7 +164,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		return err
 	}
 	a.api = srv
-	tags := cluster.Tags{Role: cfg.Agent.Role, Profile: a.prof.Name, Version: a.opts.Version}
+	tags := cluster.Tags{Role: cfg.Agent.Role, Profile: a.prof.Name, Version: a.opts.Version, Maintenance: inMaintenance(cfg.Agent.DataDir)}
 	facts(ctx, a.host, &tags)
 	c, err := cluster.New(cluster.Config{
 		Name: cfg.Node.Name, Bind: a.bind, Advertise: a.advertise, DataDir: cfg.Agent.DataDir,
@@ -184,6 +192,7 @@ func (a *Agent) Start(ctx context.Context) error {
 	vctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a.stopVirt = cancel
 	a.connectLibvirt(vctx, libvirtWait)
+	go a.runHA(vctx)
 	a.notify.Notify("READY=1")
 	a.status()
 	return nil
@@ -296,11 +305,14 @@ func (a *Agent) leaveAndShutdown(signals <-chan os.Signal) error {
 	return errors.Join(err, a.Shutdown())
 }
 
-// Leave announces a graceful departure.
+// Leave announces a graceful departure, after moving this host's running
+// HA VMs to their passive hosts; those that cannot move are stopped, since
+// the others will take over once this host is silent.
 func (a *Agent) Leave() error {
 	if a.cluster == nil {
 		return nil
 	}
+	a.evacuate(a.opts.LeaveTimeout * 2 / 3)
 	return a.cluster.Leave()
 }
 

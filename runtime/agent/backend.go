@@ -228,3 +228,9 @@ func readReply(raw []byte, m *cluster.Member) error {
 	m.OS, m.Versions, m.Ports, m.Report = r.OS, r.Versions, r.Ports, rep
 	return nil
 }
+
+func (b backend) Host(ctx context.Context, r api.HostRequest) (api.HostResponse, error) {
+	return b.a.maintenance(ctx, r)
+}
+
+func (b backend) HA(ctx context.Context) (api.HAStatus, error) { return b.a.haStatus(ctx) }

@@ -61,13 +61,10 @@ func (a *Agent) virtOptions() virt.Options {
 
 func (a *Agent) startVMs(ctx context.Context, c *virt.Conn) {
 	cfg := a.Config()
-	listen := cfg.VM.VNCListen
-	if listen == "" {
-		listen = a.advertise.Addr().String()
-	}
+	listen := a.vncListen()
 	m := virt.NewManager(c, virt.ManagerOptions{
 		Node: cfg.Node.Name, Store: storage.New(cfg.Agent.DataDir), DomainType: domainType(cfg.VM.DomainType),
-		Network: cfg.VM.Network, VNCListen: listen, Log: a.opts.Log,
+		Network: cfg.VM.Network, VNCListen: listen, Log: a.opts.Log, OnEvent: a.onVMEvent,
 	})
 	if err := m.Sync(ctx); err != nil {
 		a.log.Warn("cannot list the VMs", "err", err)
@@ -85,6 +82,15 @@ func (a *Agent) startVMs(ctx context.Context, c *virt.Conn) {
 		a.log.Warn("cannot publish the libvirt and QEMU versions", "err", err)
 	}
 	a.log.Info("connected to libvirt", "socket", cfg.VM.LibvirtSocket, "uri", cfg.VM.LibvirtURI, "libvirt", lv, "qemu", qemu, "vms", len(m.VMs()))
+}
+
+// vncListen is where this host's VNC consoles listen: vm.vnc_listen, else
+// the agent's advertise address.
+func (a *Agent) vncListen() string {
+	if l := a.Config().VM.VNCListen; l != "" {
+		return l
+	}
+	return a.advertise.Addr().String()
 }
 
 // manager is the VM manager, or errNoLibvirt before libvirtd first answered.

@@ -66,6 +66,10 @@ func (a *Agent) answer(q *serf.Query) {
 		out, err = a.preflightReply(ctx)
 	case queryVM:
 		out, err = a.answerVM(ctx, q.Payload)
+	case queryHA:
+		if out, err = a.answerHA(q); errors.Is(err, errNoLibvirt) {
+			return // no report without libvirt: this host is out of contact
+		}
 	case queryProbe:
 		var req probeRequest
 		if err = unzjson(q.Payload, &req); err == nil {

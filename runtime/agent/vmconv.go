@@ -81,7 +81,7 @@ func (a *Agent) apiVM(v virt.VM) api.VM {
 	out := api.VM{
 		Name: s.Name, Host: a.Config().Node.Name, State: string(v.State), Reason: v.Reason,
 		VCPUs: s.VCPUs, MemoryMiB: s.MemoryMiB, Image: s.Meta.Image, Created: s.Meta.Created, UUID: v.UUID,
-		HA: api.VMHA{Enabled: s.Meta.HA.Enabled, Passive: s.Meta.HA.Passive, Epoch: s.Meta.Epoch},
+		HA: a.vmHA(v),
 	}
 	if out.HA.Enabled {
 		out.HA.Active = out.Host
@@ -97,4 +97,13 @@ func (a *Agent) apiVM(v virt.VM) api.VM {
 		out.LastEvent = &api.LastEvent{Kind: string(e.Kind), Detail: e.Detail, Unexpected: e.Unexpected, At: e.At}
 	}
 	return out
+}
+
+// vmHA is the VM's HA role from the newest record this host holds.
+func (a *Agent) vmHA(v virt.VM) api.VMHA {
+	if !v.Spec.Meta.HA.Enabled {
+		return api.VMHA{Epoch: v.Spec.Meta.Epoch}
+	}
+	r := a.record(v)
+	return api.VMHA{Enabled: true, Active: r.Active, Passive: r.Passive, Epoch: r.Epoch}
 }

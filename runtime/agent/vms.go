@@ -15,6 +15,7 @@ import (
 
 	"github.com/vmnode/vmnode/runtime/api"
 	rc "github.com/vmnode/vmnode/runtime/cluster"
+	"github.com/vmnode/vmnode/runtime/ha"
 	"github.com/vmnode/vmnode/runtime/sched"
 	"github.com/vmnode/vmnode/runtime/virt"
 	"github.com/vmnode/vmnode/runtime/virt/domain"
@@ -38,6 +39,7 @@ type hostList struct {
 	Host   sched.Host  `json:"host"`
 	VMs    []api.VM    `json:"vms"`
 	Images []api.Image `json:"images"`
+	HA     []haView    `json:"ha,omitempty"`
 }
 
 // vm serves a VM request from the control socket: it finds the member that
@@ -59,7 +61,13 @@ func (a *Agent) vm(ctx context.Context, r api.VMRequest) (api.VMResponse, error)
 		return out, nil
 	case api.VMCreate:
 		return a.create(ctx, r)
-	case api.VMStart, api.VMShutdown, api.VMStop, api.VMReboot, api.VMDelete, api.VMShow, api.VMConsole:
+	case api.VMMigration:
+		if r.Host == "" || r.Host == self {
+			return a.vmLocal(ctx, r)
+		}
+		return a.onMember(ctx, r.Host, r)
+	case api.VMStart, api.VMShutdown, api.VMStop, api.VMReboot, api.VMDelete, api.VMShow, api.VMConsole,
+		api.VMMigrate, api.VMHAEnable, api.VMHADisable, api.VMSwitchover:
 	default:
 		return api.VMResponse{}, userErr("unknown VM operation %q", r.Op)
 	}
@@ -70,6 +78,9 @@ func (a *Agent) vm(ctx context.Context, r api.VMRequest) (api.VMResponse, error)
 		return api.VMResponse{}, api.UserError{Err: err}
 	}
 	if a.hasLocally(r.Name) {
+		if active := a.activeElsewhere(r.Name); active != "" {
+			return a.onMember(ctx, active, r) // this host holds the passive copy
+		}
 		return a.vmLocal(ctx, r) // no need to ask the cluster
 	}
 	v, _, missing, err := a.locate(ctx, r.Name)
@@ -99,6 +110,23 @@ func (a *Agent) hasLocally(name string) bool {
 	}
 	_, ok := m.VM(name)
 	return ok
+}
+
+// activeElsewhere is the active host of an HA VM this host is the passive
+// of, "" otherwise.
+func (a *Agent) activeElsewhere(name string) string {
+	m, err := a.manager()
+	if err != nil {
+		return ""
+	}
+	v, ok := m.VM(name)
+	if !ok || !v.Spec.Meta.HA.Enabled {
+		return ""
+	}
+	if rec := a.record(v); rec.Active != a.Config().Node.Name {
+		return rec.Active
+	}
+	return ""
 }
 
 // create checks the request against the whole cluster, then defines the VM
@@ -152,6 +180,22 @@ func (a *Agent) create(ctx context.Context, r api.VMRequest) (api.VMResponse, er
 
 // vmLocal does a VM operation on this host.
 func (a *Agent) vmLocal(ctx context.Context, r api.VMRequest) (api.VMResponse, error) {
+	switch r.Op {
+	case opAccept:
+		return a.acceptReply(ctx, r)
+	case opHADefine:
+		return a.haDefine(ctx, r)
+	case opHAUndefine:
+		return a.haUndefine(ctx, r.Name)
+	case opMaintenance:
+		return a.setMaintenance(ctx, r.Maintenance)
+	case api.VMMigration:
+		j := a.job(r.Name)
+		if j == nil {
+			return api.VMResponse{}, userErr("no migration of %s from %s", r.Name, a.Config().Node.Name)
+		}
+		return api.VMResponse{Migration: j}, nil
+	}
 	if p, ok, err := a.loadPending(r.Name); err != nil {
 		return api.VMResponse{}, err
 	} else if ok && r.Op != api.VMCreate {
@@ -174,8 +218,17 @@ func (a *Agent) vmLocal(ctx context.Context, r api.VMRequest) (api.VMResponse, e
 	if !ok {
 		return api.VMResponse{}, userErr("no VM named %q on %s", r.Name, self)
 	}
+	isHA := v.Spec.Meta.HA.Enabled
 	var resp api.VMResponse
 	switch r.Op {
+	case api.VMMigrate:
+		return a.migrateLocal(ctx, r, v)
+	case api.VMHAEnable:
+		return a.haEnable(ctx, r, v)
+	case api.VMHADisable:
+		return a.haDisable(ctx, v)
+	case api.VMSwitchover:
+		return a.switchover(v)
 	case api.VMStart:
 		if r.Host != "" && r.Host != self {
 			return api.VMResponse{}, userErr("VM %s is defined on %s: it starts there (moving it is `vmnode vm migrate`)", r.Name, self)
@@ -185,18 +238,35 @@ func (a *Agent) vmLocal(ctx context.Context, r api.VMRequest) (api.VMResponse, e
 				return api.VMResponse{}, err
 			}
 		}
-		err = m.Start(ctx, r.Name)
+		if isHA {
+			err = a.haStart(ctx, v)
+		} else {
+			err = m.Start(ctx, r.Name)
+		}
 	case api.VMShutdown:
+		if isHA {
+			if err := a.haDesire(ctx, v, ha.DesiredStopped); err != nil {
+				return api.VMResponse{}, err
+			}
+		}
 		timeout := cmp.Or(r.Timeout, 2*time.Minute)
 		resp.Forced, err = m.Shutdown(ctx, r.Name, timeout, r.Force)
 	case api.VMStop:
 		if !r.Force {
 			return api.VMResponse{}, userErr("stop pulls the plug on %s and can lose the guest's unsaved data: add --force, or use vmnode vm shutdown", r.Name)
 		}
+		if isHA {
+			if err := a.haDesire(ctx, v, ha.DesiredStopped); err != nil {
+				return api.VMResponse{}, err
+			}
+		}
 		err = m.Stop(ctx, r.Name)
 	case api.VMReboot:
 		err = m.Reboot(ctx, r.Name)
 	case api.VMDelete:
+		if isHA {
+			return api.VMResponse{}, userErr("VM %s is highly available: vmnode ha disable %s first", r.Name, r.Name)
+		}
 		if err := m.Delete(ctx, r.Name, r.KeepDisks, r.Force); err != nil {
 			return api.VMResponse{}, err
 		}
@@ -389,8 +459,12 @@ func (a *Agent) localList(ctx context.Context) hostList {
 		l.Host = h
 	}
 	for _, v := range m.VMs() {
+		if v.Spec.Meta.HA.Enabled && a.record(v).Active != self {
+			continue // the passive copy: the active lists it
+		}
 		l.VMs = append(l.VMs, a.apiVM(v))
 	}
+	l.HA = a.haViews()
 	return l
 }
 

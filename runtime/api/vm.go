@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 )
@@ -40,6 +41,13 @@ type VMRequest struct {
 	Offline bool   `json:"offline,omitempty"`
 	// Passive is the passive host given to ha-enable.
 	Passive string `json:"passive,omitempty"`
+	// Between members: a migration target's or passive host's checks get
+	// the VM's domain spec, the probe files' token and its CPU model; a
+	// host's maintenance flag is set with Maintenance.
+	Domain      json.RawMessage `json:"domain,omitempty"`
+	Probe       string          `json:"probe,omitempty"`
+	CPUModel    string          `json:"cpu_model,omitempty"`
+	Maintenance bool            `json:"maintenance,omitempty"`
 }
 
 // VMSpec is what `vm create` asks for.

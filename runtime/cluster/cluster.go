@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -331,6 +332,15 @@ func (c *Cluster) Members() []Member {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// Remembered are the names of the hosts this member has seen in the cluster
+// and that have not left or been removed, itself included, sorted: the
+// hosts a majority is counted over, gossip's view or not.
+func (c *Cluster) Remembered() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.remembered.names)
 }
 
 // Quorum is the current majority count.

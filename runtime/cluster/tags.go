@@ -27,6 +27,9 @@ type Tags struct {
 	Failing   []string // IDs of failing checks, as many as fit
 	Quorate   bool     // the member sees a majority of the cluster's hosts
 	MaxHosts  int      // its cluster.max_hosts: the smallest one in the cluster applies
+	// Maintenance: the host is being drained (vmnode host drain): no new
+	// placements, its HA VMs switch over to their passive hosts.
+	Maintenance bool
 }
 
 const (
@@ -43,6 +46,7 @@ const (
 	tagFailing = "hf"
 	tagQuorate = "q"
 	tagMax     = "max"
+	tagMaint   = "m"
 )
 
 // Encode returns the tags as Serf carries them, trimming the failing-check
@@ -60,6 +64,9 @@ func (t Tags) Encode() (map[string]string, error) {
 	}
 	if t.MaxHosts > 0 {
 		m[tagMax] = strconv.Itoa(t.MaxHosts)
+	}
+	if t.Maintenance {
+		m[tagMaint] = "1"
 	}
 	if t.Quorate {
 		m[tagQuorate] = "1"
@@ -112,7 +119,7 @@ func DecodeTags(m map[string]string) Tags {
 	t := Tags{
 		Role: m[tagRole], Profile: m[tagProfile], OSFamily: m[tagFamily], OS: m[tagOS],
 		Version: m[tagVersion], Libvirt: m[tagLibvirt], QEMU: m[tagQEMU], Health: m[tagHealth],
-		Quorate: m[tagQuorate] == "1",
+		Quorate: m[tagQuorate] == "1", Maintenance: m[tagMaint] == "1",
 	}
 	t.CPUs, _ = strconv.Atoi(m[tagCPUs])
 	t.MemoryMiB, _ = strconv.Atoi(m[tagMemory])

@@ -23,6 +23,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vmnode/vmnode/profiles/strictyaml"
+	"github.com/vmnode/vmnode/runtime/ha"
 )
 
 // DefaultFile is read when --config is not given; it may be absent.
@@ -39,6 +40,7 @@ type Config struct {
 	Agent     Agent     `yaml:"agent" mapstructure:"agent"`
 	Cluster   Cluster   `yaml:"cluster" mapstructure:"cluster"`
 	VM        VM        `yaml:"vm" mapstructure:"vm"`
+	HA        HA        `yaml:"ha" mapstructure:"ha"`
 	Log       Log       `yaml:"log" mapstructure:"log"`
 
 	File string `yaml:"-" mapstructure:"-"` // the file read, "" when none
@@ -102,6 +104,20 @@ type VM struct {
 	ReservedMiB   int     `yaml:"reserved_memory_mib" mapstructure:"reserved_memory_mib"`
 	ReservedCPUs  int     `yaml:"reserved_cpus" mapstructure:"reserved_cpus"`
 	CPUOvercommit float64 `yaml:"cpu_overcommit" mapstructure:"cpu_overcommit"` // vCPUs per thread left to VMs
+	// MigrateURI is how this host's libvirtd reaches a target's for a
+	// peer-to-peer migration; {address} is the target's node address.
+	MigrateURI string `yaml:"migrate_uri" mapstructure:"migrate_uri"`
+}
+
+// HA are the High Availability timers (runtime/ha.Timers; the rules that
+// bind them are checked at load).
+type HA struct {
+	FenceTimeout   time.Duration `yaml:"fence_timeout" mapstructure:"fence_timeout"`     // a host without quorum this long destroys its HA VMs
+	FailoverDelay  time.Duration `yaml:"failover_delay" mapstructure:"failover_delay"`   // silence before the passive host takes over
+	Skew           time.Duration `yaml:"skew" mapstructure:"skew"`                       // reports are exchanged twice per skew
+	Watchdog       time.Duration `yaml:"watchdog" mapstructure:"watchdog"`               // watchdog timeout; 0: no watchdog
+	WatchdogDevice string        `yaml:"watchdog_device" mapstructure:"watchdog_device"` // e.g. /dev/watchdog; "" none
+	MaxRestarts    int           `yaml:"max_restarts" mapstructure:"max_restarts"`       // restarts in place before the passive takes over
 }
 
 // Log configures logging on stderr.
@@ -146,7 +162,9 @@ func Defaults() Config {
 			ReservedMiB:   1024,
 			ReservedCPUs:  1,
 			CPUOvercommit: 4,
+			MigrateURI:    "qemu+tls://{address}/system",
 		},
+		HA:  HA{FenceTimeout: 5 * time.Second, FailoverDelay: 11 * time.Second, Skew: time.Second, Watchdog: 3 * time.Second, MaxRestarts: 3},
 		Log: Log{Level: "info"},
 	}
 }
@@ -192,6 +210,13 @@ func Load(o Options) (Config, error) {
 	v.SetDefault("vm.reserved_memory_mib", def.VM.ReservedMiB)
 	v.SetDefault("vm.reserved_cpus", def.VM.ReservedCPUs)
 	v.SetDefault("vm.cpu_overcommit", def.VM.CPUOvercommit)
+	v.SetDefault("vm.migrate_uri", def.VM.MigrateURI)
+	v.SetDefault("ha.fence_timeout", def.HA.FenceTimeout)
+	v.SetDefault("ha.failover_delay", def.HA.FailoverDelay)
+	v.SetDefault("ha.skew", def.HA.Skew)
+	v.SetDefault("ha.watchdog", def.HA.Watchdog)
+	v.SetDefault("ha.watchdog_device", def.HA.WatchdogDevice)
+	v.SetDefault("ha.max_restarts", def.HA.MaxRestarts)
 	v.SetDefault("log.level", def.Log.Level)
 
 	file, data, err := readFile(o.File)
@@ -334,6 +359,23 @@ func validate(file string, data []byte, c Config, known []string) error {
 	if c.VM.CPUOvercommit < 0 {
 		bad("vm.cpu_overcommit", "must be positive, e.g. 4 (vCPUs per thread)")
 	}
+	if u := c.VM.MigrateURI; u != "" && !strings.Contains(u, "{address}") {
+		bad("vm.migrate_uri", "%q: want a libvirt URI with {address} for the target, e.g. qemu+tls://{address}/system", u)
+	}
+	if c.HA != (HA{}) {
+		merged := Defaults().HA
+		mergeHA(&merged, c.HA)
+		if err := merged.Timers("lan").Validate(); err != nil {
+			key := "ha"
+			for _, k := range []string{"failover_delay", "fence_timeout", "watchdog", "skew", "max_restarts"} {
+				if strictyaml.LineOf(data, "ha."+k) > 0 {
+					key = "ha." + k
+					break
+				}
+			}
+			bad(key, "unsafe HA timers: %v", err)
+		}
+	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -346,6 +388,39 @@ func validate(file string, data []byte, c Config, known []string) error {
 		return errs[0]
 	}
 	return errs
+}
+
+// mergeHA sets in dst what the file sets in src (a zero duration is unset;
+// max_restarts 0 is taken only with the others, which is the usual case of
+// a full ha: section).
+func mergeHA(dst *HA, src HA) {
+	for _, f := range []struct{ d, s *time.Duration }{{&dst.FenceTimeout, &src.FenceTimeout}, {&dst.FailoverDelay, &src.FailoverDelay}, {&dst.Skew, &src.Skew}, {&dst.Watchdog, &src.Watchdog}} {
+		if *f.s != 0 {
+			*f.d = *f.s
+		}
+	}
+	if src.WatchdogDevice != "" {
+		dst.WatchdogDevice = src.WatchdogDevice
+	}
+	if src.MaxRestarts != 0 {
+		dst.MaxRestarts = src.MaxRestarts
+	}
+}
+
+// Timers are the HA timers for a gossip profile (lan or fast), which sets
+// how long failure detection takes. Without a watchdog device the watchdog
+// timer is 0: nothing but the agent stops a hung agent's VMs, and the
+// failover delay need not wait for one.
+func (h HA) Timers(gossip string) ha.Timers {
+	t := ha.Timers{Detection: ha.DefaultTimers().Detection, Skew: h.Skew, FenceTimeout: h.FenceTimeout,
+		FailoverDelay: h.FailoverDelay, Watchdog: h.Watchdog, MaxRestarts: h.MaxRestarts}
+	if gossip == "fast" {
+		t.Detection = ha.Tuned().Detection
+	}
+	if h.WatchdogDevice == "" {
+		t.Watchdog = 0
+	}
+	return t
 }
 
 // GossipPort is the Serf port members listen on unless told otherwise.

@@ -103,3 +103,28 @@ func TestBadConfigNamesFileLineKey(t *testing.T) {
 		t.Errorf("missing explicit file: %v", err)
 	}
 }
+
+func TestHATimers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(body string) string {
+		p := filepath.Join(dir, "c.yaml")
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cfg, err := Load(Options{File: write("ha:\n  fence_timeout: 1s\n  skew: 250ms\n  failover_delay: 2500ms\n  watchdog: 1s\n  watchdog_device: /dev/watchdog\n")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.HA.Timers("fast"); got.Predict() != 2750*time.Millisecond || got.Watchdog != time.Second {
+		t.Fatalf("tuned timers: %+v (predict %v)", got, got.Predict())
+	}
+	if got := Defaults().HA.Timers("lan"); got.Validate() != nil || got.Predict() != 12*time.Second || got.Watchdog != 0 {
+		t.Fatalf("default timers: %+v", got)
+	}
+	_, err = Load(Options{File: write("vm:\n  cpu_overcommit: 2\nha:\n  fence_timeout: 10s\n")})
+	if err == nil || !strings.Contains(err.Error(), "c.yaml:4") || !strings.Contains(err.Error(), "ha.fence_timeout") || !strings.Contains(err.Error(), "failover_delay") {
+		t.Fatalf("unsafe timers: want an error at c.yaml:4 naming ha.fence_timeout, got %v", err)
+	}
+}

@@ -147,6 +147,10 @@ func (m *Manager) Sync(ctx context.Context) error {
 	return nil
 }
 
+// Refresh re-reads one VM, after a change libvirt sends no lifecycle event
+// for (its metadata).
+func (m *Manager) Refresh(ctx context.Context, name string) { m.refresh(ctx, name, nil) }
+
 func (m *Manager) refresh(ctx context.Context, name string, ev *Event) {
 	d, err := m.conn.Get(ctx, name)
 	m.mu.Lock()
@@ -419,11 +423,12 @@ func (m *Manager) Delete(ctx context.Context, name string, keepDisks, force bool
 // Resources are what this host's VMs hold.
 type Resources struct {
 	CPUs, MemoryMiB     int // the host's
-	UsedVCPUs, UsedMiB  int // by the running VMs
+	UsedVCPUs, UsedMiB  int // by the running VMs and the HA VMs this host is the passive of
 	Defined, RunningVMs int
 }
 
-// Resources adds up what the running VMs hold.
+// Resources adds up what the running VMs hold, and what this host reserves
+// for the HA VMs it is the passive host of: they start here on a failover.
 func (m *Manager) Resources(ctx context.Context) (Resources, error) {
 	n, err := m.conn.NodeInfo(ctx)
 	if err != nil {
@@ -434,6 +439,8 @@ func (m *Manager) Resources(ctx context.Context) (Resources, error) {
 		r.Defined++
 		if v.Running() {
 			r.RunningVMs++
+		}
+		if ha := v.Spec.Meta.HA; v.Running() || (ha.Enabled && ha.Passive == m.o.Node) {
 			r.UsedVCPUs += v.Spec.VCPUs
 			r.UsedMiB += v.Spec.MemoryMiB
 		}

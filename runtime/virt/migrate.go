@@ -48,6 +48,9 @@ type MigrateOptions struct {
 	// active host becomes its passive one. Without it the definition here
 	// is removed.
 	KeepSource bool
+	// VNCListen, with Meta, moves the VNC console to this address of the
+	// target (the source's address cannot be bound there).
+	VNCListen string
 	// Progress, if set, is called about every 200 ms while a migration job
 	// runs, one call at a time on a goroutine of Migrate's, and never after
 	// Migrate has returned. It must not block.
@@ -154,7 +157,7 @@ func (c *Conn) Migrate(ctx context.Context, name string, o MigrateOptions) error
 		})
 	}
 	if o.Meta != nil {
-		xp, err := destXML(l, dom, *o.Meta, o.Live)
+		xp, err := destXML(l, dom, *o.Meta, o.VNCListen, o.Live)
 		if err != nil {
 			return fail(c.translate(l, err))
 		}
@@ -224,7 +227,7 @@ func (c *Conn) Migrate(ctx context.Context, name string, o MigrateOptions) error
 
 // destXML is the domain's XML with m as its metadata, for the target: the
 // running definition (live) and the persistent one.
-func destXML(l *libvirt.Libvirt, dom libvirt.Domain, m domain.Meta, live bool) ([]libvirt.TypedParam, error) {
+func destXML(l *libvirt.Libvirt, dom libvirt.Domain, m domain.Meta, vnc string, live bool) ([]libvirt.TypedParam, error) {
 	var out []libvirt.TypedParam
 	add := func(field string, flags libvirt.DomainXMLFlags) error {
 		x, err := l.DomainGetXMLDesc(dom, flags|libvirt.DomainXMLSecure|libvirt.DomainXMLMigratable)
@@ -234,6 +237,9 @@ func destXML(l *libvirt.Libvirt, dom libvirt.Domain, m domain.Meta, live bool) (
 		b, err := domain.WithMeta([]byte(x), m)
 		if err != nil {
 			return err
+		}
+		if vnc != "" {
+			b = domain.WithVNCListen(b, vnc)
 		}
 		out = append(out, libvirt.TypedParam{Field: field, Value: *libvirt.NewTypedParamValueString(string(b))})
 		return nil

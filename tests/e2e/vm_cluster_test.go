@@ -14,6 +14,14 @@ import (
 // one cluster.
 func vmCluster(t *testing.T) ([]*labAgent, []*lab.Libvirtd) {
 	t.Helper()
+	agents, lvs, _ := vmClusterWith(t)
+	return agents, lvs
+}
+
+// vmClusterWith is vmCluster with extra configuration lines for every
+// agent, and the lab network.
+func vmClusterWith(t *testing.T, extra ...string) ([]*labAgent, []*lab.Libvirtd, *lab.Net) {
+	t.Helper()
 	ln := lab.NewNet(t, 3)
 	key := keyFile(t)
 	var agents []*labAgent
@@ -22,7 +30,7 @@ func vmCluster(t *testing.T) ([]*labAgent, []*lab.Libvirtd) {
 		h := ln.Host(i)
 		lv := h.StartLibvirtd(t)
 		lvs = append(lvs, lv)
-		agents = append(agents, startVMAgent(t, h, fmt.Sprintf("h%d", i+1), key, lv.Socket, ""))
+		agents = append(agents, startVMAgent(t, h, fmt.Sprintf("h%d", i+1), key, lv.Socket, "", extra...))
 	}
 	for _, a := range agents[1:] {
 		if r := a.join(t, agents[0]); r.code != 0 {
@@ -34,7 +42,7 @@ func vmCluster(t *testing.T) ([]*labAgent, []*lab.Libvirtd) {
 			a.waitStatus(t, b.name, "alive", 10*time.Second)
 		}
 	}
-	return agents, lvs
+	return agents, lvs, ln
 }
 
 func TestVMPlacementAcrossHosts(t *testing.T) {

@@ -28,7 +28,7 @@ import (
 const machineLibvirt = "/run/libvirt/libvirt-sock"
 
 // startVMAgent starts an agent whose VMs live in the libvirtd behind socket.
-func startVMAgent(t *testing.T, h *lab.Host, name, key, socket, vncListen string) *labAgent {
+func startVMAgent(t *testing.T, h *lab.Host, name, key, socket, vncListen string, extra ...string) *labAgent {
 	t.Helper()
 	dir := t.TempDir()
 	// QEMU runs as libvirt's user: it must reach the disks under dir.
@@ -44,8 +44,8 @@ func startVMAgent(t *testing.T, h *lab.Host, name, key, socket, vncListen string
 	cfg := fmt.Sprintf(`node: {name: %s}
 preflight: {offline: true, profile: %s}
 agent: {bind: "%s:7946", data_dir: %s/data, key_file: %s, socket: %s/agent.sock, gossip: fast, health_interval: 2s}
-vm: {libvirt_socket: %s, domain_type: qemu, vnc_listen: "%s"}
-`, name, profile, h.Addr, dir, key, dir, socket, vncListen)
+vm: {libvirt_socket: %s, domain_type: qemu, vnc_listen: "%s", migrate_uri: "qemu+tcp://{address}/system"}
+%s`, name, profile, h.Addr, dir, key, dir, socket, vncListen, strings.Join(extra, "\n"))
 	p := filepath.Join(dir, "vmnode.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)

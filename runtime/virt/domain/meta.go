@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"regexp"
 )
 
 // metaElement is vmnode's metadata element on its own, as
@@ -72,3 +73,28 @@ func metaSpan(b []byte) (start, end int, ok bool) {
 	}
 	return start, start + j + len(closing), true
 }
+
+// WithVNCListen returns the domain XML b with its VNC console listening on
+// addr: a migrated VM's console must listen on an address of the target.
+// The rest is byte for byte the same; b without a VNC console is returned
+// as is.
+func WithVNCListen(b []byte, addr string) []byte {
+	start := bytes.Index(b, []byte("<graphics "))
+	if start < 0 {
+		return b
+	}
+	end := bytes.Index(b[start:], []byte("</graphics>"))
+	if end < 0 {
+		end = bytes.IndexByte(b[start:], '>') // <graphics …/>
+	}
+	if end < 0 {
+		return b
+	}
+	end += start
+	el := listenAttr.ReplaceAll(b[start:end], []byte("${1}="+"${2}"+addr+"${2}"))
+	out := append(append(append([]byte{}, b[:start]...), el...), b[end:]...)
+	return out
+}
+
+// listenAttr is a listen or address attribute, single- or double-quoted.
+var listenAttr = regexp.MustCompile(`\b(listen|address)=(['"])[^'"]*['"]`)

@@ -40,3 +40,19 @@ func TestWithMetaReplacesOnlyTheRecord(t *testing.T) {
 		t.Fatal("no metadata: want an error")
 	}
 }
+
+func TestWithVNCListen(t *testing.T) {
+	in := `<domain><devices><graphics type='vnc' port='5900' autoport='yes' listen='10.0.0.1' passwd='x'>
+      <listen type='address' address='10.0.0.1'/>
+    </graphics><interface type='network'><source network='default'/><address type='pci' domain='0x0000'/></interface></devices></domain>`
+	out := string(WithVNCListen([]byte(in), "10.0.0.2"))
+	if strings.Contains(out[:strings.Index(out, "</graphics>")], "10.0.0.1") || strings.Count(out, "10.0.0.2") != 2 {
+		t.Fatalf("graphics not moved:\n%s", out)
+	}
+	if !strings.Contains(out, `<address type='pci' domain='0x0000'/>`) {
+		t.Fatalf("the rest changed:\n%s", out)
+	}
+	if got := string(WithVNCListen([]byte("<domain/>"), "x")); got != "<domain/>" {
+		t.Fatal(got)
+	}
+}

@@ -1,0 +1,209 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/vmnode/vmnode/runtime/api"
+	"github.com/vmnode/vmnode/tests/lab"
+)
+
+// tunedHA are the tuned HA timers (runtime/ha.Tuned) without a watchdog:
+// a failover starts within 2.5 s + skew of the active host's last word.
+const tunedHA = "ha: {fence_timeout: 1s, skew: 250ms, failover_delay: 2500ms}"
+
+// haLab is three lab hosts, each with its own libvirtd and agent, with the
+// tuned HA timers.
+type haLab struct {
+	agents []*labAgent
+	lvs    []*lab.Libvirtd
+	net    *lab.Net
+}
+
+func newHALab(t *testing.T, extra ...string) *haLab {
+	agents, lvs, n := vmClusterWith(t, append([]string{tunedHA}, extra...)...)
+	return &haLab{agents: agents, lvs: lvs, net: n}
+}
+
+// runsOn lists the hosts whose libvirtd runs the domain.
+func (l *haLab) runsOn(t *testing.T, name string) []string {
+	var on []string
+	for i, lv := range l.lvs {
+		out, err := virsh(lv.Socket, "domstate", name)
+		if err == nil && (out == "running" || out == "paused") {
+			on = append(on, l.agents[i].name)
+		}
+	}
+	return on
+}
+
+// watchNoDoubleRun asks every libvirtd every 100 ms whether it runs the
+// domain, and fails the test if two do at once; stop ends it.
+func (l *haLab) watchNoDoubleRun(t *testing.T, name string) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			if on := l.runsOn(t, name); len(on) > 1 {
+				t.Errorf("%s runs on %v at once", name, on)
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// killQEMUs kills every QEMU in the lab host's namespace (a host dying
+// takes its guests with it).
+func killQEMUs(t *testing.T, h *lab.Host) int {
+	out, err := exec.Command("ip", "netns", "pids", h.NS).Output()
+	if err != nil {
+		t.Fatalf("ip netns pids %s: %v", h.NS, err)
+	}
+	n := 0
+	for _, f := range strings.Fields(string(out)) {
+		pid, _ := strconv.Atoi(f)
+		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))
+		if strings.HasPrefix(string(comm), "qemu-system") {
+			if p, err := os.FindProcess(pid); err == nil && p.Kill() == nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+func (l *haLab) agent(name string) *labAgent {
+	for _, a := range l.agents {
+		if a.name == name {
+			return a
+		}
+	}
+	return nil
+}
+
+func (l *haLab) lv(name string) *lab.Libvirtd {
+	for i, a := range l.agents {
+		if a.name == name {
+			return l.lvs[i]
+		}
+	}
+	return nil
+}
+
+func haStatusOf(t *testing.T, a *labAgent) api.HAStatus {
+	t.Helper()
+	var st api.HAStatus
+	if err := json.Unmarshal([]byte(a.ok(t, "ha", "status", "-o", "json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestMigrateAndDrain moves running TCG guests between lab hosts with
+// vmnode, checks libvirt's own view, and refuses the bad requests.
+func TestMigrateAndDrain(t *testing.T) {
+	l := newHALab(t)
+	h1, h3 := l.agents[0], l.agents[2]
+	vm := uniqueName("mig")
+	h1.ok(t, "vm", "create", vm, "--memory", "64M", "--host", "h1")
+	h1.ok(t, "vm", "start", vm)
+
+	out := h3.ok(t, "vm", "migrate", vm, "--to", "h2")
+	if !strings.Contains(out, "migrated "+vm+" from h1 to h2") {
+		t.Errorf("migrate output: %q", out)
+	}
+	if on := l.runsOn(t, vm); len(on) != 1 || on[0] != "h2" {
+		t.Fatalf("after migrate, %s runs on %v, want h2", vm, on)
+	}
+	if _, err := virsh(l.lvs[0].Socket, "domstate", vm); err == nil {
+		t.Errorf("%s is still defined on h1", vm)
+	}
+	if v := h1.show(t, vm); v.Host != "h2" || v.State != "running" {
+		t.Errorf("vm show after migrate: host %s state %s", v.Host, v.State)
+	}
+
+	h1.refused(t, []string{"already on h2"}, "vm", "migrate", vm, "--to", "h2")
+	h1.refused(t, []string{"running", "--offline"}, "vm", "migrate", vm, "--to", "h1", "--offline")
+	h1.refused(t, []string{"not a member"}, "vm", "migrate", vm, "--to", "nosuchhost")
+
+	// A host in maintenance takes nothing; draining h2 moves the VM away.
+	h1.ok(t, "host", "drain", "h3")
+	h1.refused(t, []string{"h3 is in maintenance"}, "vm", "migrate", vm, "--to", "h3")
+	out = h1.ok(t, "host", "drain", "h2")
+	if on := l.runsOn(t, vm); len(on) != 1 || on[0] != "h1" {
+		t.Fatalf("after draining h2 (h3 in maintenance), %s runs on %v, want h1\n%s", vm, on, out)
+	}
+	h1.ok(t, "host", "resume", "h3")
+	h1.ok(t, "host", "resume", "h2")
+}
+
+// TestHAFailoverAndSwitchover makes a VM highly available, switches it over
+// live, then kills its active host (agent and QEMUs) and checks that the
+// passive starts it within the predicted time, never two copies at once.
+func TestHAFailoverAndSwitchover(t *testing.T) {
+	l := newHALab(t)
+	h1 := l.agents[0]
+	vm := uniqueName("ha")
+	h1.ok(t, "vm", "create", vm, "--memory", "64M", "--host", "h1")
+	h1.ok(t, "vm", "start", vm)
+
+	h1.refused(t, []string{"--passive h1 is the active host"}, "ha", "enable", vm, "--passive", "h1")
+	h1.ok(t, "ha", "enable", vm, "--passive", "h2")
+	if st := domState(t, l.lvs[1].Socket, vm); st != "shut off" {
+		t.Errorf("the passive h2's copy is %q, want shut off", st)
+	}
+	h1.refused(t, []string{"passive host h2"}, "vm", "migrate", vm, "--to", "h3")
+	h1.refused(t, []string{"ha disable"}, "vm", "delete", vm, "--force")
+	st := haStatusOf(t, h1)
+	if len(st.VMs) != 1 || st.VMs[0].Active != "h1" || st.VMs[0].Passive != "h2" || st.VMs[0].State != "running" {
+		t.Fatalf("ha status: %+v", st.VMs)
+	}
+	t.Logf("predicted recovery %v", st.Predicted)
+
+	stop := l.watchNoDoubleRun(t, vm)
+	defer stop()
+
+	// Switchover: live to h2, roles swapped.
+	began := time.Now()
+	h1.ok(t, "ha", "switchover", vm)
+	if on := l.runsOn(t, vm); len(on) != 1 || on[0] != "h2" {
+		t.Fatalf("after switchover, %s runs on %v, want h2", vm, on)
+	}
+	t.Logf("switchover took %v", time.Since(began))
+	waitFor(t, "roles swapped", 10*time.Second, func() bool {
+		s := haStatusOf(t, h1)
+		return len(s.VMs) == 1 && s.VMs[0].Active == "h2" && s.VMs[0].Passive == "h1"
+	})
+
+	// Failover: h2 dies (agent and guests); h1 takes over.
+	h2 := l.agent("h2")
+	h2.proc.Signal(syscall.SIGKILL)
+	killed := time.Now()
+	if n := killQEMUs(t, h2.host); n == 0 {
+		t.Fatal("no QEMU to kill on h2")
+	}
+	waitFor(t, vm+" running on h1", 30*time.Second, func() bool {
+		on := l.runsOn(t, vm)
+		return len(on) == 1 && on[0] == "h1"
+	})
+	took := time.Since(killed)
+	t.Logf("failover took %v (predicted %v)", took, st.Predicted)
+	if took > st.Predicted+3*time.Second {
+		t.Errorf("failover took %v, predicted %v", took, st.Predicted)
+	}
+}
