@@ -33,12 +33,14 @@ func newHALab(t *testing.T, extra ...string) *haLab {
 	return &haLab{agents: agents, lvs: lvs, net: n}
 }
 
-// runsOn lists the hosts whose libvirtd runs the domain.
+// runsOn lists the hosts whose libvirtd runs the domain. A paused domain
+// does not count: a live migration's target waits paused for the guest,
+// and the source pauses before the target resumes.
 func (l *haLab) runsOn(t *testing.T, name string) []string {
 	var on []string
 	for i, lv := range l.lvs {
 		out, err := virsh(lv.Socket, "domstate", name)
-		if err == nil && (out == "running" || out == "paused") {
+		if err == nil && out == "running" {
 			on = append(on, l.agents[i].name)
 		}
 	}
