@@ -109,6 +109,9 @@ func (a *Agent) haDefine(ctx context.Context, r api.VMRequest) (api.VMResponse, 
 	if err != nil {
 		return api.VMResponse{}, err
 	}
+	if spec.VNC.Listen != "" {
+		spec.VNC.Listen = a.vncListen() // the active's address is not this host's
+	}
 	x, err := domain.XML(spec)
 	if err != nil {
 		return api.VMResponse{}, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -207,5 +209,125 @@ func TestHAFailoverAndSwitchover(t *testing.T) {
 	t.Logf("failover took %v (predicted %v)", took, st.Predicted)
 	if took > st.Predicted+3*time.Second {
 		t.Errorf("failover took %v, predicted %v", took, st.Predicted)
+	}
+}
+
+// waitRunsOn waits until vm runs on host alone; on a timeout it shows what
+// every agent's rules say.
+func (l *haLab) waitRunsOn(t *testing.T, vm, host string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		if slices.Equal(l.runsOn(t, vm), []string{host}) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	for _, a := range l.agents {
+		if a.proc.Alive() {
+			r := a.cli(t, "ha", "status")
+			t.Logf("%s: ha status:\n%s%s", a.name, r.stdout, r.stderr)
+		}
+	}
+	t.Fatalf("%s does not run on %s alone after %v: on %v", vm, host, timeout, l.runsOn(t, vm))
+}
+
+// haVM creates a running VM on h1 and makes it HA with h2 as its passive.
+func (l *haLab) haVM(t *testing.T) string {
+	h1 := l.agents[0]
+	vm := uniqueName("ha")
+	h1.ok(t, "vm", "create", vm, "--memory", "64M", "--host", "h1")
+	h1.ok(t, "vm", "start", vm)
+	h1.ok(t, "ha", "enable", vm, "--passive", "h2")
+	return vm
+}
+
+// record is the HA record of vm as agent a's ha status has it.
+func record(t *testing.T, a *labAgent, vm string) api.HAVM {
+	for _, v := range haStatusOf(t, a).VMs {
+		if v.Name == vm {
+			return v
+		}
+	}
+	t.Fatalf("%s: %s not in ha status", a.name, vm)
+	return api.HAVM{}
+}
+
+// TestHAPartition isolates the active host alone: it fences its copy, the
+// majority side starts the VM on the passive; after healing exactly one
+// copy runs, and the old active has become the passive.
+func TestHAPartition(t *testing.T) {
+	l := newHALab(t)
+	h1, h2, h3 := l.agents[0], l.agents[1], l.agents[2]
+	vm := l.haVM(t)
+	epoch := record(t, h2, vm).Epoch
+	stop := l.watchNoDoubleRun(t, vm)
+	defer stop()
+
+	cut := time.Now()
+	l.net.Partition([]*lab.Host{h1.host}, []*lab.Host{h2.host, h3.host})
+	waitFor(t, "h1 fencing "+vm, 10*time.Second, func() bool { return !slices.Contains(l.runsOn(t, vm), "h1") })
+	t.Logf("h1 fenced after %v", time.Since(cut))
+	l.waitRunsOn(t, vm, "h2", 20*time.Second)
+	t.Logf("h2 took over after %v", time.Since(cut))
+
+	l.net.Heal()
+	waitFor(t, "h1 adopting the new record", 15*time.Second, func() bool {
+		r := record(t, h1, vm)
+		return r.Active == "h2" && r.Passive == "h1" && r.Epoch > epoch
+	})
+	time.Sleep(2 * time.Second) // long enough for a wrong restart to show
+	if on := l.runsOn(t, vm); !slices.Equal(on, []string{"h2"}) {
+		t.Fatalf("after healing, %s runs on %v, want h2 only", vm, on)
+	}
+	if r := record(t, h3, vm); r.Active != "h2" {
+		t.Errorf("h3 sees active %s", r.Active)
+	}
+}
+
+// TestHAAgentHangWatchdog freezes the active host's agent (SIGSTOP) while
+// its QEMU goes on: the host's watchdog, no longer petted, fires and stops
+// the guest (the lab stand-in kills the host's QEMUs, as a reset would);
+// the majority starts the VM on the passive; the agent, thawed, adopts the
+// newer record and does not start its copy.
+func TestHAAgentHangWatchdog(t *testing.T) {
+	dir := t.TempDir()
+	ln := lab.NewNet(t, 3)
+	dogs := map[string]*lab.Watchdog{}
+	for i, h := range ln.Hosts() {
+		name := fmt.Sprintf("h%d", i+1)
+		dogs[name] = lab.StartWatchdog(t, filepath.Join(dir, name+".wd"), time.Second, func() { killQEMUs(t, h) })
+	}
+	agents, lvs := vmClusterOn(t, ln, tunedHA[:len(tunedHA)-1]+", watchdog: 1s, watchdog_device: "+dir+"/{name}.wd}")
+	l := &haLab{agents: agents, lvs: lvs, net: ln}
+	h1 := agents[0]
+	vm := l.haVM(t)
+	stop := l.watchNoDoubleRun(t, vm)
+	defer stop()
+	if dogs["h1"].LastPet().IsZero() {
+		t.Fatal("h1's agent never petted its watchdog")
+	}
+
+	hung := time.Now()
+	if err := h1.proc.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "h1's watchdog firing", 10*time.Second, func() bool { return len(dogs["h1"].Fired()) > 0 })
+	t.Logf("h1's watchdog fired %v after the hang", dogs["h1"].Fired()[0].Sub(hung))
+	l.waitRunsOn(t, vm, "h2", 20*time.Second)
+	t.Logf("h2 took over %v after the hang", time.Since(hung))
+
+	if err := h1.proc.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "h1 adopting the new record", 15*time.Second, func() bool { return record(t, h1, vm).Active == "h2" })
+	time.Sleep(2 * time.Second)
+	if on := l.runsOn(t, vm); !slices.Equal(on, []string{"h2"}) {
+		t.Fatalf("after the thaw, %s runs on %v, want h2 only", vm, on)
+	}
+	for _, name := range []string{"h2", "h3"} {
+		if f := dogs[name].Fired(); len(f) > 0 {
+			t.Errorf("%s's watchdog fired on a working agent", name)
+		}
 	}
 }

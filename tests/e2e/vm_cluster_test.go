@@ -23,6 +23,13 @@ func vmCluster(t *testing.T) ([]*labAgent, []*lab.Libvirtd) {
 func vmClusterWith(t *testing.T, extra ...string) ([]*labAgent, []*lab.Libvirtd, *lab.Net) {
 	t.Helper()
 	ln := lab.NewNet(t, 3)
+	agents, lvs := vmClusterOn(t, ln, extra...)
+	return agents, lvs, ln
+}
+
+// vmClusterOn starts the three agents and libvirtds on a lab network.
+func vmClusterOn(t *testing.T, ln *lab.Net, extra ...string) ([]*labAgent, []*lab.Libvirtd) {
+	t.Helper()
 	key := keyFile(t)
 	var agents []*labAgent
 	var lvs []*lab.Libvirtd
@@ -42,7 +49,7 @@ func vmClusterWith(t *testing.T, extra ...string) ([]*labAgent, []*lab.Libvirtd,
 			a.waitStatus(t, b.name, "alive", 10*time.Second)
 		}
 	}
-	return agents, lvs, ln
+	return agents, lvs
 }
 
 func TestVMPlacementAcrossHosts(t *testing.T) {

@@ -28,6 +28,8 @@ import (
 const machineLibvirt = "/run/libvirt/libvirt-sock"
 
 // startVMAgent starts an agent whose VMs live in the libvirtd behind socket.
+// startVMAgent starts an agent on a lab host with its libvirtd; extra are
+// more configuration lines, in which {name} is the agent's name.
 func startVMAgent(t *testing.T, h *lab.Host, name, key, socket, vncListen string, extra ...string) *labAgent {
 	t.Helper()
 	dir := t.TempDir()
@@ -45,7 +47,7 @@ func startVMAgent(t *testing.T, h *lab.Host, name, key, socket, vncListen string
 preflight: {offline: true, profile: %s}
 agent: {bind: "%s:7946", data_dir: %s/data, key_file: %s, socket: %s/agent.sock, gossip: fast, health_interval: 2s}
 vm: {libvirt_socket: %s, domain_type: qemu, vnc_listen: "%s", migrate_uri: "qemu+tcp://{address}/system"}
-%s`, name, profile, h.Addr, dir, key, dir, socket, vncListen, strings.Join(extra, "\n"))
+%s`, name, profile, h.Addr, dir, key, dir, socket, vncListen, strings.ReplaceAll(strings.Join(extra, "\n"), "{name}", name))
 	p := filepath.Join(dir, "vmnode.yaml")
 	if err := os.WriteFile(p, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
