@@ -50,6 +50,7 @@ bench: deps build
 	$(GO) run ./tests/bench/packages
 	VMNODE_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestClusterBench ./tests/bench/cluster/ | grep -Ev '^(=== |--- |PASS|ok |\s+(cluster_test|lab_))' || true
 	VMNODE_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestVMBench ./tests/bench/vm/ | grep -Ev '^(=== |--- |PASS|ok |\s+(vm_test|lab_))' || true
+	VMNODE_BENCH=1 $(GO) test -count=1 -v -timeout 30m -run TestHABench ./tests/bench/ha/ | grep -Ev '^(=== |--- |PASS|ok |\s+(ha_test|lab_))' || true
 
 # A 3-host cluster in network namespaces, driven with the CLI (see README).
 demo: deps

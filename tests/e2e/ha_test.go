@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -330,4 +331,140 @@ func TestHAAgentHangWatchdog(t *testing.T) {
 			t.Errorf("%s's watchdog fired on a working agent", name)
 		}
 	}
+}
+
+// TestHARandomized runs a seeded, bounded sequence of random partitions,
+// guest kills, agent hangs (with watchdogs) and switchovers against three
+// lab hosts. Throughout, every libvirtd is asked every 100 ms that the HA VM
+// never runs on two hosts; after every step, that it runs on the active of
+// the newest record, on the majority's side. VMNODE_HA_SEED picks the seed
+// (the default is fixed: the run is reproducible), VMNODE_HA_STEPS the
+// number of steps.
+func TestHARandomized(t *testing.T) {
+	seed := uint64(20261121)
+	if s, err := strconv.ParseUint(os.Getenv("VMNODE_HA_SEED"), 10, 64); err == nil {
+		seed = s
+	}
+	steps := 8
+	if n, err := strconv.Atoi(os.Getenv("VMNODE_HA_STEPS")); err == nil && n > 0 {
+		steps = n
+	}
+	t.Logf("seed %d, %d steps (VMNODE_HA_SEED, VMNODE_HA_STEPS)", seed, steps)
+	rng := rand.New(rand.NewPCG(seed, seed))
+
+	dir := t.TempDir()
+	ln := lab.NewNet(t, 3)
+	for i, h := range ln.Hosts() {
+		lab.StartWatchdog(t, filepath.Join(dir, fmt.Sprintf("h%d.wd", i+1)), time.Second, func() { killQEMUs(t, h) })
+	}
+	agents, lvs := vmClusterOn(t, ln, tunedHA[:len(tunedHA)-1]+", watchdog: 1s, watchdog_device: "+dir+"/{name}.wd}")
+	l := &haLab{agents: agents, lvs: lvs, net: ln}
+	vm := l.haVM(t)
+	stop := l.watchNoDoubleRun(t, vm)
+	defer stop()
+
+	isolated, hung := -1, -1
+	for step := range steps {
+		var what string
+		switch op := rng.IntN(5); {
+		case op == 0 && isolated < 0:
+			isolated = rng.IntN(3)
+			ln.Partition([]*lab.Host{agents[isolated].host}, others(agents, isolated))
+			what = "isolate " + agents[isolated].name
+		case op == 1 && hung < 0:
+			hung = rng.IntN(3)
+			_ = agents[hung].proc.Signal(syscall.SIGSTOP)
+			what = "hang " + agents[hung].name + "'s agent"
+		case op == 2:
+			i := rng.IntN(3)
+			what = fmt.Sprintf("kill %s's guests (%d)", agents[i].name, killQEMUs(t, agents[i].host))
+		case op == 3:
+			a := l.majority(isolated, hung)
+			r := a.cli(t, "ha", "switchover", vm, "--timeout", "20s")
+			what = fmt.Sprintf("switchover asked of %s: exit %d", a.name, r.code)
+		default:
+			if isolated >= 0 {
+				ln.Heal()
+				what = "heal " + agents[isolated].name
+				isolated = -1
+			} else if hung >= 0 {
+				_ = agents[hung].proc.Signal(syscall.SIGCONT)
+				what = "thaw " + agents[hung].name
+				hung = -1
+			} else {
+				what = "nothing"
+			}
+		}
+		t.Logf("step %d: %s", step, what)
+		l.waitSettled(t, vm, isolated, hung, 20*time.Second)
+	}
+	if isolated >= 0 {
+		ln.Heal()
+	}
+	if hung >= 0 {
+		_ = agents[hung].proc.Signal(syscall.SIGCONT)
+	}
+	l.waitSettled(t, vm, -1, -1, 20*time.Second)
+}
+
+// others are the agents' hosts but the i-th.
+func others(agents []*labAgent, i int) []*lab.Host {
+	var out []*lab.Host
+	for j, a := range agents {
+		if j != i {
+			out = append(out, a.host)
+		}
+	}
+	return out
+}
+
+// majority is an agent on the majority's side, neither isolated nor hung.
+func (l *haLab) majority(isolated, hung int) *labAgent {
+	for i, a := range l.agents {
+		if i != isolated && i != hung {
+			return a
+		}
+	}
+	return nil
+}
+
+// waitSettled waits until the VM runs on exactly one host, the active of
+// the record the majority holds, on the majority's side; or, when no
+// majority is left (one host isolated, another hung), on no host at all.
+func (l *haLab) waitSettled(t *testing.T, vm string, isolated, hung int, timeout time.Duration) {
+	t.Helper()
+	a := l.majority(isolated, hung)
+	noMajority := isolated >= 0 && hung >= 0 && isolated != hung
+	deadline := time.Now().Add(timeout)
+	var on []string
+	var rec api.HAVM
+	for time.Now().Before(deadline) {
+		on = l.runsOn(t, vm)
+		if noMajority {
+			if len(on) == 0 {
+				return
+			}
+		} else {
+			for _, v := range haStatusOf(t, a).VMs {
+				if v.Name == vm {
+					rec = v
+				}
+			}
+			out := (isolated >= 0 && l.agents[isolated].name == rec.Active) || (hung >= 0 && l.agents[hung].name == rec.Active)
+			if len(on) == 1 && on[0] == rec.Active && !out {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for i, a := range l.agents {
+		if i != hung {
+			r := a.cli(t, "ha", "status")
+			t.Logf("%s: ha status:\n%s%s", a.name, r.stdout, r.stderr)
+		}
+	}
+	if noMajority {
+		t.Fatalf("no majority left, yet %s runs on %v", vm, on)
+	}
+	t.Fatalf("%s runs on %v, want on the active %s alone (isolated %d, hung %d)", vm, on, rec.Active, isolated, hung)
 }
