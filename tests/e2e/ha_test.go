@@ -101,14 +101,6 @@ func (l *haLab) agent(name string) *labAgent {
 	return nil
 }
 
-func (l *haLab) lv(name string) *lab.Libvirtd {
-	for i, a := range l.agents {
-		if a.name == name {
-			return l.lvs[i]
-		}
-	}
-	return nil
-}
 
 func haStatusOf(t *testing.T, a *labAgent) api.HAStatus {
 	t.Helper()
