@@ -101,7 +101,6 @@ func (l *haLab) agent(name string) *labAgent {
 	return nil
 }
 
-
 func haStatusOf(t *testing.T, a *labAgent) api.HAStatus {
 	t.Helper()
 	var st api.HAStatus
