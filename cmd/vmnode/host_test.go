@@ -122,6 +122,7 @@ func vmnodeWith(t *testing.T, f *fakeAgent) func(args ...string) (code int, stdo
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.Serve()
 	t.Cleanup(func() { srv.Close() })
 	cfg := filepath.Join(dir, "vmnode.yaml")
 	if err := os.WriteFile(cfg, []byte("log:\n  level: error\n"), 0o600); err != nil {

@@ -16,7 +16,7 @@ import (
 )
 
 const (
-	migrationPoll = 250 * time.Millisecond
+	migrationPoll = 50 * time.Millisecond
 	// pollGrace is how long followMigration tolerates failing polls: the
 	// migration itself may saturate the network the question crosses.
 	pollGrace = 10 * time.Second

@@ -181,6 +181,7 @@ func (a *Agent) Start(ctx context.Context) error {
 		return err
 	}
 	a.started = time.Now()
+	srv.Serve()
 	a.log.Info("agent started", "node", cfg.Node.Name, "gossip", a.advertise, "encrypted", cfg.Agent.Encrypt, "socket", cfg.Agent.Socket, "version", a.opts.Version)
 	if len(cfg.Agent.Join) > 0 {
 		if err := a.join(ctx, cfg.Agent.Join); err != nil {

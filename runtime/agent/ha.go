@@ -37,13 +37,13 @@ func (a *Agent) timers() ha.Timers {
 // runHA runs the HA decision every half skew, and at once when kicked.
 func (a *Agent) runHA(ctx context.Context) {
 	t := a.timers()
-	var dog *watchdog.Dog
 	if dev := a.Config().HA.WatchdogDevice; dev != "" && t.Watchdog > 0 {
-		var err error
-		if dog, err = watchdog.Open(dev, t.Watchdog); err != nil {
+		dog, err := watchdog.Open(dev, t.Watchdog)
+		if err != nil {
 			a.log.Error("watchdog: HA VMs are fenced by the agent alone", "err", err)
 		} else {
 			a.log.Info("watchdog armed", "device", dev, "timeout", dog.Timeout())
+			go a.petWatchdog(ctx, dog, t.Skew/2)
 		}
 	}
 	go a.exchange(t.Skew)
@@ -52,20 +52,37 @@ func (a *Agent) runHA(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
-			a.closeDog(dog)
 			return
 		case <-a.stop:
-			a.closeDog(dog)
 			return
 		case <-tick.C:
 		case <-a.haKick:
 		}
 		a.decide(ctx)
-		if dog != nil {
-			if st, ok := a.haState(time.Now()); ok && st.PetWatchdog(time.Now()) {
-				if err := dog.Pet(); err != nil {
-					a.log.Error("watchdog", "err", err)
-				}
+	}
+}
+
+// petWatchdog pets the watchdog every interval while this host may run HA
+// VMs (its lease holds, or none runs), apart from the decisions: a slow
+// start does not starve it, and a hung agent (the process, or this loop)
+// stops petting.
+func (a *Agent) petWatchdog(ctx context.Context, dog *watchdog.Dog, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.closeDog(dog)
+			return
+		case <-a.stop:
+			a.closeDog(dog)
+			return
+		case <-t.C:
+		}
+		now := time.Now()
+		if st, ok := a.haState(now); ok && st.PetWatchdog(now) {
+			if err := dog.Pet(); err != nil {
+				a.log.Error("watchdog", "err", err)
 			}
 		}
 	}

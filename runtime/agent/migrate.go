@@ -389,6 +389,11 @@ func (a *Agent) runMigration(ctx context.Context, m *virt.Manager, v virt.VM, to
 		if err := a.writeRecord(context.Background(), m, v.Spec.Name, *rec); err != nil {
 			a.log.Error("migrated, but this host's copy of the record is behind (it holds the newer one in memory)", "vm", v.Spec.Name, "err", err)
 		}
+	} else {
+		// libvirt sends no "undefined" event for the source of a migration
+		// that removes it, and the "stopped" one may be read before the
+		// definition goes: re-read it, or the VM stays listed here.
+		m.Refresh(context.Background(), v.Spec.Name)
 	}
 	a.log.Info("VM migrated", "vm", v.Spec.Name, "to", to, "live", job.Live, "took", time.Since(job.Started).Round(time.Millisecond))
 	return nil

@@ -57,6 +57,7 @@ func TestSocketRoundTripAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv.Serve()
 	defer srv.Close()
 	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket mode %v, want 0600", fi.Mode().Perm())

@@ -43,10 +43,13 @@ type Server struct {
 	path string
 	http *http.Server
 	ln   net.Listener
+	log  *slog.Logger
 }
 
 // Listen creates the socket, root-only. A socket another agent still
-// answers on is an error; a stale one is replaced.
+// answers on is an error; a stale one is replaced. Requests wait in the
+// socket's backlog until Serve: the agent listens first, to fail before
+// it touches the cluster, and serves once it has one.
 func Listen(path string, b Backend, log *slog.Logger) (*Server, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("control socket: %w", err)
@@ -72,12 +75,17 @@ func Listen(path string, b Backend, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{path: path, ln: ln}
 	s.http = &http.Server{Handler: routes(b, log), ReadHeaderTimeout: 5 * time.Second, ConnContext: peerContext}
+	s.log = log
+	return s, nil
+}
+
+// Serve answers requests, in the background.
+func (s *Server) Serve() {
 	go func() {
-		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("control socket", "err", err)
+		if err := s.http.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("control socket", "err", err)
 		}
 	}()
-	return s, nil
 }
 
 // Close stops serving and removes the socket.

@@ -50,17 +50,52 @@ func (l *haLab) runsOn(t *testing.T, name string) []string {
 	return on
 }
 
-// watchNoDoubleRun asks every libvirtd every 100 ms whether it runs the
-// domain, and fails the test if two do at once; stop ends it.
+// watchNoDoubleRun asks every libvirtd in turn, every 100 ms, whether it
+// runs the domain, and fails the test if two did at once: host X seen
+// running before and after host Y was seen running. (Y seen after X alone
+// is a move: X may have stopped in between.) stop ends it.
 func (l *haLab) watchNoDoubleRun(t *testing.T, name string) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		type seen struct {
+			host string
+			at   int
+		}
+		var runs []seen // running observations, in order
+		n := 0
 		for {
-			if on := l.runsOn(t, name); len(on) > 1 {
-				t.Errorf("%s runs on %v at once", name, on)
+			for i, lv := range l.lvs {
+				n++
+				if out, err := virsh(lv.Socket, "domstate", name); err == nil && out == "running" {
+					host := l.agents[i].name
+					for j, y := range runs {
+						if y.host == host {
+							continue
+						}
+						for _, x := range runs[:j] {
+							if x.host == host {
+								t.Errorf("%s ran on %s and %s at once (observations %d, %d, %d)", name, host, y.host, x.at, y.at, n)
+							}
+						}
+					}
+					runs = append(runs, seen{host, n})
+				} else {
+					// Not running here now: earlier sightings here no longer
+					// bracket anything.
+					kept := runs[:0]
+					for _, r := range runs {
+						if r.host != l.agents[i].name {
+							kept = append(kept, r)
+						}
+					}
+					runs = kept
+				}
+			}
+			if len(runs) > 20 {
+				runs = runs[len(runs)-20:]
 			}
 			select {
 			case <-done:
