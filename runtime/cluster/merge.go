@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/hashicorp/serf/serf"
 )
@@ -40,7 +41,16 @@ func (d *mergeDelegate) NotifyMerge(members []*serf.Member) error {
 			}
 		}
 	}
-	err := Admit(local, incoming, c.cfg.Limits, quorum, seed)
+	// Hosts this member remembers were admitted before: a restarted member
+	// meeting them again, even without a majority in view yet, is a
+	// reunion, not a join.
+	var joining []Member
+	for _, in := range incoming {
+		if !slices.Contains(c.remembered.names, in.Name) || hasName(local, in.Name) {
+			joining = append(joining, in)
+		}
+	}
+	err := Admit(local, joining, c.cfg.Limits, quorum, seed)
 	if err != nil {
 		if c.seed.IsValid() {
 			c.refusal = err
