@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -493,4 +494,71 @@ func (l *haLab) waitSettled(t *testing.T, vm string, isolated, hung int, timeout
 		t.Fatalf("no majority left, yet %s runs on %v", vm, on)
 	}
 	t.Fatalf("%s runs on %v, want on the active %s alone (isolated %d, hung %d)", vm, on, rec.Active, isolated, hung)
+}
+
+// TestHASwitchoverOnDegradedHealth makes the active host's health fail (its
+// profile now wants more memory than it has, applied with a reload): the
+// VM switches over live to the passive, and never stops running.
+func TestHASwitchoverOnDegradedHealth(t *testing.T) {
+	l := newHALab(t)
+	h1 := l.agents[0]
+	vm := l.haVM(t)
+	stop := l.watchNoDoubleRun(t, vm)
+	defer stop()
+	// The longest time between two polls that found it running somewhere.
+	var gap time.Duration
+	done, polled := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(polled)
+		up := time.Now()
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			if len(l.runsOn(t, vm)) > 0 {
+				gap, up = max(gap, time.Since(up)), time.Now()
+			}
+		}
+	}()
+
+	cfg, err := os.ReadFile(h1.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sick := filepath.Join(t.TempDir(), "sick.yaml")
+	if err := os.WriteFile(sick, []byte("name: sick\ndescription: more memory than the host has\nmemory: {min: 1000TiB}\nos:\n  supported:\n    - {id: debian, versions: [\"12\", \"13\"]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	profile := regexp.MustCompile(`profile: [^,}]+`).ReplaceAllString(string(cfg), "profile: "+sick)
+	if err := os.WriteFile(h1.config, []byte(profile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	h1.ok(t, "reload")
+	l.waitRunsOn(t, vm, "h2", 30*time.Second)
+	t.Logf("switched over %v after the health failed", time.Since(began))
+	waitFor(t, "roles swapped", 10*time.Second, func() bool {
+		r := record(t, h1, vm)
+		return r.Active == "h2" && r.Passive == "h1"
+	})
+	close(done)
+	<-polled
+	// A live migration pauses the guest for tens of milliseconds; a stop
+	// and a start elsewhere would take seconds.
+	t.Logf("longest time between polls that saw it running: %v", gap)
+	if gap > time.Second {
+		t.Errorf("%s was seen running nowhere for %v: not a live switchover", vm, gap)
+	}
+}
+
+// TestHANeedsThreeHosts: with two hosts, enabling HA is refused.
+func TestHANeedsThreeHosts(t *testing.T) {
+	ln := lab.NewNet(t, 2)
+	agents, _ := vmClusterOn(t, ln, tunedHA)
+	h1 := agents[0]
+	vm := uniqueName("ha2")
+	h1.ok(t, "vm", "create", vm, "--memory", "64M", "--host", "h1")
+	h1.refused(t, []string{"at least 3 hosts", "h1, h2"}, "ha", "enable", vm, "--passive", "h2")
 }

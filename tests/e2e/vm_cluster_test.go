@@ -27,13 +27,13 @@ func vmClusterWith(t *testing.T, extra ...string) ([]*labAgent, []*lab.Libvirtd,
 	return agents, lvs, ln
 }
 
-// vmClusterOn starts the three agents and libvirtds on a lab network.
+// vmClusterOn starts an agent and a libvirtd on every host of a lab network.
 func vmClusterOn(t *testing.T, ln *lab.Net, extra ...string) ([]*labAgent, []*lab.Libvirtd) {
 	t.Helper()
 	key := keyFile(t)
 	var agents []*labAgent
 	var lvs []*lab.Libvirtd
-	for i := range 3 {
+	for i := range len(ln.Hosts()) {
 		h := ln.Host(i)
 		lv := h.StartLibvirtd(t)
 		lvs = append(lvs, lv)
