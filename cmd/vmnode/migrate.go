@@ -35,6 +35,7 @@ func newVMMigrateCmd(g *globals) *cobra.Command {
 	var (
 		to, output    string
 		offline, wait bool
+		bandwidth     uint64
 	)
 	cmd := &cobra.Command{
 		Use:   "migrate NAME [--to HOST]",
@@ -62,7 +63,7 @@ still on its source host, and the command exits 1.`,
 			if err != nil {
 				return err
 			}
-			resp, err := vmCall(g, cmd, api.VMRequest{Op: api.VMMigrate, Name: args[0], To: to, Offline: offline})
+			resp, err := vmCall(g, cmd, api.VMRequest{Op: api.VMMigrate, Name: args[0], To: to, Offline: offline, Bandwidth: bandwidth})
 			if err != nil {
 				return err
 			}
@@ -99,6 +100,7 @@ still on its source host, and the command exits 1.`,
 	f := cmd.Flags()
 	f.StringVar(&to, "to", "", "the target host (default: the scheduler's choice)")
 	f.BoolVar(&offline, "offline", false, "the VM is shut off: move its definition only")
+	f.Uint64Var(&bandwidth, "bandwidth", 0, "cap the transfer at this many MiB/s (0: no cap), to spare a busy network")
 	f.BoolVar(&wait, "wait", true, "follow the migration to its end; --wait=false returns once it started")
 	f.StringVarP(&output, "output", "o", "text", "format: text or json (the final migration state)")
 	socketFlag(cmd)

@@ -275,7 +275,7 @@ func (a *Agent) execute(ctx context.Context, act ha.Action, lease bool) {
 		l.migrating = true
 		a.haMu.Unlock()
 		a.background(act.VM, func(ctx context.Context) error {
-			err := a.migrate(ctx, act.VM, act.To, &rec, "")
+			err := a.migrate(ctx, act.VM, act.To, &rec, "", 0)
 			if err == nil {
 				a.haMu.Lock()
 				a.local(act.VM).switchover = false

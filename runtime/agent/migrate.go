@@ -97,7 +97,7 @@ func (a *Agent) migrateLocal(ctx context.Context, r api.VMRequest, v virt.VM) (a
 	a.haMu.Unlock()
 	go func() {
 		defer cancel()
-		err := a.migrate(bg, name, to, rec, vnc)
+		err := a.migrate(bg, name, to, rec, vnc, r.Bandwidth)
 		a.haMu.Lock()
 		l.busy, l.migrating = nil, false
 		a.haMu.Unlock()
@@ -314,7 +314,7 @@ func reachable(s domain.Spec, token string) []string {
 // its next record: the target runs it under that record and this host
 // keeps its definition as the passive. vnc is where the target's consoles
 // listen; "" asks the target first (its checks too).
-func (a *Agent) migrate(ctx context.Context, name, to string, rec *ha.Record, vnc string) error {
+func (a *Agent) migrate(ctx context.Context, name, to string, rec *ha.Record, vnc string, bandwidth uint64) error {
 	m, err := a.manager()
 	if err != nil {
 		return err
@@ -335,7 +335,7 @@ func (a *Agent) migrate(ctx context.Context, name, to string, rec *ha.Record, vn
 		vnc, err = a.canTake(ctx, v, to)
 	}
 	if err == nil {
-		err = a.runMigration(ctx, m, v, to, rec, vnc, job)
+		err = a.runMigration(ctx, m, v, to, rec, vnc, bandwidth, job)
 	}
 	a.haMu.Lock()
 	job.Elapsed = time.Since(job.Started)
@@ -349,7 +349,7 @@ func (a *Agent) migrate(ctx context.Context, name, to string, rec *ha.Record, vn
 	return err
 }
 
-func (a *Agent) runMigration(ctx context.Context, m *virt.Manager, v virt.VM, to string, rec *ha.Record, vnc string, job *api.Migration) error {
+func (a *Agent) runMigration(ctx context.Context, m *virt.Manager, v virt.VM, to string, rec *ha.Record, vnc string, bandwidth uint64, job *api.Migration) error {
 	mem, ok := a.member(to)
 	if !ok {
 		return fmt.Errorf("%s is not a member of the cluster", to)
@@ -366,7 +366,7 @@ func (a *Agent) runMigration(ctx context.Context, m *virt.Manager, v virt.VM, to
 	moved := time.Now()
 	var last uint64
 	err := m.Conn().Migrate(ctx, v.Spec.Name, virt.MigrateOptions{
-		DestURI: uri, Live: v.Running(), Meta: &meta, KeepSource: rec != nil, VNCListen: vnc,
+		DestURI: uri, Live: v.Running(), Meta: &meta, KeepSource: rec != nil, VNCListen: vnc, Bandwidth: bandwidth,
 		Progress: func(p virt.Progress) {
 			a.haMu.Lock()
 			job.DataTotal, job.DataProcessed, job.DataRemaining = p.DataTotal, p.DataProcessed, p.DataRemaining

@@ -39,6 +39,8 @@ type VMRequest struct {
 	// definition only.
 	To      string `json:"to,omitempty"`
 	Offline bool   `json:"offline,omitempty"`
+	// Bandwidth caps a migration's transfer, MiB/s; 0: no cap.
+	Bandwidth uint64 `json:"bandwidth,omitempty"`
 	// Passive is the passive host given to ha-enable.
 	Passive string `json:"passive,omitempty"`
 	// Between members: a migration target's or passive host's checks get

@@ -562,3 +562,34 @@ func TestHANeedsThreeHosts(t *testing.T) {
 	h1.ok(t, "vm", "create", vm, "--memory", "64M", "--host", "h1")
 	h1.refused(t, []string{"at least 3 hosts", "h1, h2"}, "ha", "enable", vm, "--passive", "h2")
 }
+
+// TestMigrateInterruptedByNetworkCut cuts the link between the source and
+// the target in the middle of a live migration (capped at 1 MiB/s so that
+// it lasts): the migration fails, and the VM keeps running on the source.
+func TestMigrateInterruptedByNetworkCut(t *testing.T) {
+	l := newHALab(t)
+	h1, h2 := l.agents[0], l.agents[1]
+	vm := uniqueName("cut")
+	h1.ok(t, "vm", "create", vm, "--memory", "512M", "--host", "h1")
+	h1.ok(t, "vm", "start", vm)
+
+	done := make(chan result, 1)
+	go func() { done <- h1.cli(t, "vm", "migrate", vm, "--to", "h2", "--bandwidth", "1") }()
+	time.Sleep(time.Second)
+	l.net.Block(h1.host, h2.host)
+	cut := time.Now()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(90 * time.Second):
+		t.Fatal("the migration neither finished nor failed 90 s after the cut")
+	}
+	t.Logf("migrate returned %v after the cut: exit %d: %s", time.Since(cut), r.code, strings.TrimSpace(r.stderr))
+	if r.code == 0 || !strings.Contains(r.stderr, "still on h1") {
+		t.Errorf("migrate across a cut link: exit %d, %q: want a failure saying it is still on h1", r.code, r.stderr)
+	}
+	if on := l.runsOn(t, vm); !slices.Equal(on, []string{"h1"}) {
+		t.Errorf("after the cut, %s runs on %v, want h1", vm, on)
+	}
+	l.net.Heal()
+}
