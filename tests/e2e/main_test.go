@@ -9,35 +9,26 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
+
+	"github.com/vmnode/vmnode/tests/lab"
 )
 
 var vmnodeBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vmnode-e2e")
+	bin, remove, err := lab.BuildVMNode()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	vmnodeBin = filepath.Join(dir, "vmnode")
-	build := exec.Command("go", "build", "-o", vmnodeBin, "./cmd/vmnode")
-	build.Dir = repoRoot()
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build vmnode: %v\n%s", err, out)
-		os.Exit(1)
-	}
+	vmnodeBin = bin
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
-func repoRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
+func repoRoot() string { return lab.Root() }
 
 // tree is the path of a fixture host tree.
 func tree(name string) string {

@@ -36,18 +36,14 @@ func TestMain(m *testing.M) {
 		fmt.Println("skipped: set VMNODE_BENCH=1 (make bench) to run the cluster benchmark")
 		os.Exit(0)
 	}
-	dir, _ := os.MkdirTemp("", "vmnode-bench")
-	bin = filepath.Join(dir, "vmnode")
-	_, file, _, _ := runtime.Caller(0)
-	build := exec.Command("go", "build", "-o", bin, "./cmd/vmnode")
-	build.Dir = filepath.Join(filepath.Dir(file), "..", "..", "..")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
+	var remove func()
+	var err error
+	if bin, remove, err = lab.BuildVMNode(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 

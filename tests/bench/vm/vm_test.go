@@ -45,24 +45,15 @@ func TestMain(m *testing.M) {
 		fmt.Println("skipped: set VMNODE_BENCH=1 (make bench) to run the VM benchmark")
 		os.Exit(0)
 	}
-	dir, err := os.MkdirTemp("", "vmnode-bench")
-	if err != nil {
+	profile = filepath.Join(lab.Root(), "tests", "e2e", "testdata", "profiles", "vmlab.yaml")
+	var remove func()
+	var err error
+	if bin, remove, err = lab.BuildVMNode(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "vmnode")
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..", "..")
-	profile = filepath.Join(root, "tests", "e2e", "testdata", "profiles", "vmlab.yaml")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/vmnode")
-	build.Dir = root
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build: %v\n%s", err, out)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	remove()
 	os.Exit(code)
 }
 
