@@ -139,12 +139,7 @@ func (b backend) ClusterPreflight(ctx context.Context, r api.ClusterPreflightReq
 	}
 	start := time.Now()
 	members := a.cluster.Members()
-	alive := 0
-	for _, m := range members {
-		if m.Status == rc.Alive {
-			alive++
-		}
-	}
+	alive := a.aliveNames()
 
 	sent := time.Now()
 	clocks, clockAt, err := a.ask(queryClock, nil, 3*time.Second, alive)
@@ -195,7 +190,11 @@ func (b backend) ClusterPreflight(ctx context.Context, r api.ClusterPreflightReq
 	if err != nil {
 		return nil, err
 	}
-	probes, _, err := a.ask(queryProbe, payload, 10*time.Second, len(targets))
+	probers := map[string]bool{}
+	for _, t := range targets {
+		probers[t.Name] = true
+	}
+	probes, _, err := a.ask(queryProbe, payload, 10*time.Second, probers)
 	if err != nil {
 		return nil, err
 	}

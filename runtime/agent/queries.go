@@ -21,6 +21,7 @@ import (
 	"github.com/vmnode/vmnode/preflight/cluster"
 	"github.com/vmnode/vmnode/preflight/format"
 	"github.com/vmnode/vmnode/profiles"
+	rc "github.com/vmnode/vmnode/runtime/cluster"
 )
 
 // The queries members answer for a cluster-wide preflight.
@@ -193,6 +194,17 @@ func probe(ctx context.Context, name, addr string, port int) cluster.Probe {
 	return p
 }
 
+// aliveNames are the members alive in gossip, this one included.
+func (a *Agent) aliveNames() map[string]bool {
+	alive := map[string]bool{}
+	for _, m := range a.cluster.Members() {
+		if m.Status == rc.Alive {
+			alive[m.Name] = true
+		}
+	}
+	return alive
+}
+
 func zjson(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
@@ -217,18 +229,23 @@ func unzjson(b []byte, v any) error {
 	return json.Unmarshal(data, v)
 }
 
-// ask sends a query and gathers the answers until every alive member
-// answered or the timeout passed.
-func (a *Agent) ask(name string, payload []byte, timeout time.Duration, want int) (map[string][]byte, map[string]time.Time, error) {
+// ask sends a query and gathers the answers until every member in want
+// answered (the same members, not as many: views differ for a moment after
+// a partition heals) or the timeout passed.
+func (a *Agent) ask(name string, payload []byte, timeout time.Duration, want map[string]bool) (map[string][]byte, map[string]time.Time, error) {
 	resp, err := a.cluster.Serf().Query(name, payload, &serf.QueryParam{Timeout: timeout})
 	if err != nil {
 		return nil, nil, fmt.Errorf("query %s: %w", name, err)
 	}
 	defer resp.Close()
 	got, at := map[string][]byte{}, map[string]time.Time{}
+	left := len(want)
 	for r := range resp.ResponseCh() {
+		if _, dup := got[r.From]; !dup && want[r.From] {
+			left--
+		}
 		got[r.From], at[r.From] = r.Payload, time.Now()
-		if len(got) >= want {
+		if left <= 0 {
 			break
 		}
 	}

@@ -405,7 +405,7 @@ func (a *Agent) clusterList(ctx context.Context) (map[string]hostList, []string,
 			missing = append(missing, m.Name+" (failed)")
 		}
 	}
-	answers, _, err := a.ask(queryVM, payload, listTimeout, len(alive))
+	answers, _, err := a.ask(queryVM, payload, listTimeout, alive)
 	if err != nil {
 		return nil, nil, err
 	}
